@@ -1,0 +1,2 @@
+/** The library's public surface. */
+export * from './errors.js';
