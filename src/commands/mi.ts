@@ -1,9 +1,208 @@
+/**
+ * `infoflow mi X.npy Y.npy`: the KSG mutual information between two arrays saved with NumPy.
+ *
+ * Row i of X and row i of Y are one sample; X (N, dx) and Y (N, dy), a 1-D file is (N, 1), more dimensions are
+ * flattened per sample. Checks the options and the files (same N, N > k, not empty, all finite) before the
+ * estimate, so every bad input is one InfoflowError line naming the file or option (src/cli.ts prints it, exit 2).
+ */
+import { availableParallelism } from 'node:os';
 import type { Command } from 'commander';
-import { InfoflowError } from '../errors.js';
+import { InfoflowError, inputError, usageError } from '../errors.js';
+import type { MIResult } from '../mi/index.js';
+import { readNpy, type NpyArray } from '../npy/index.js';
+import { createProgress } from '../progress.js';
 
-// placeholder until the 'mi' command lands
-export function registerMiCommand(program: Command): void {
-  program.command('mi').description('(not built yet)').action(() => {
-    throw new InfoflowError('usage', "the 'mi' command is not built yet");
+export interface MiCommandOptions {
+  k?: string;
+  base?: string;
+  workers?: string;
+  noise?: string;
+  seed?: string;
+  json?: boolean;
+  quiet?: boolean;
+}
+
+export interface MiSettings {
+  k: number;
+  base: number | 'e';
+  workers: number;
+  noise?: number;
+  seed?: number;
+  json: boolean;
+  quiet: boolean;
+  /** notes for stderr about the options (e.g. --seed without --noise) */
+  notes: string[];
+}
+
+/** More threads than this only costs memory (each worker is a V8 isolate). */
+const MAX_WORKERS = 256;
+
+/** Check the option strings as the user typed them; throw usageError naming the option and the fix. */
+export function parseMiOptions(opts: MiCommandOptions): MiSettings {
+  const notes: string[] = [];
+  const integer = (name: string, text: string, min: number, what: string): number => {
+    const t = text.trim();
+    const v = /^[+-]?\d+$/.test(t) ? Number(t) : NaN;
+    if (!Number.isSafeInteger(v) || v < min) throw usageError(name, `must be ${what}; got '${text}'`);
+    return v;
+  };
+  const k = integer('--k', opts.k ?? '3', 1, 'an integer >= 1 (the number of neighbours, 3 is usual)');
+
+  let base: number | 'e' = 2;
+  if (opts.base !== undefined) {
+    const t = opts.base.trim().toLowerCase();
+    const v = t === '' ? NaN : Number(t);
+    if (t === 'e') base = 'e';
+    else if (Number.isFinite(v) && v > 0 && v !== 1) base = v;
+    else throw usageError('--base', `must be 2 (bits), e (nats), 10 (dits) or another positive number other than 1; got '${opts.base}'`);
+  }
+
+  const workers =
+    opts.workers === undefined ? availableParallelism() : integer('--workers', opts.workers, 1, `an integer from 1 to ${MAX_WORKERS} (threads for the estimate; default: all ${availableParallelism()} cores)`);
+  if (workers > MAX_WORKERS) {
+    throw usageError('--workers', `must be an integer from 1 to ${MAX_WORKERS} (threads for the estimate; default: all ${availableParallelism()} cores); got '${opts.workers}'`);
+  }
+
+  let noise: number | undefined;
+  if (opts.noise !== undefined) {
+    const t = opts.noise.trim();
+    const v = t === '' ? NaN : Number(t);
+    if (!Number.isFinite(v) || v < 0) throw usageError('--noise', `must be a finite number >= 0 (the amplitude of U[0,1) noise; NPEET uses 1e-10); got '${opts.noise}'`);
+    noise = v;
+  }
+  let seed: number | undefined;
+  if (opts.seed !== undefined) {
+    seed = integer('--seed', opts.seed, 0, 'an integer >= 0');
+    if (!noise) notes.push('--seed has no effect without --noise A (A > 0); ignored');
+  }
+  return { k, base, workers, noise, seed, json: opts.json === true, quiet: opts.quiet === true, notes };
+}
+
+/** Samples (rows) and values per sample of an array read from `path`, with the checks the estimator needs. */
+function checkInput(path: string, arr: NpyArray, k: number): { n: number; d: number } {
+  const { shape, data } = arr;
+  if (shape.length === 0) throw inputError(path, 'is a 0-d array (one value); save the samples as shape (N,) or (N, d)');
+  const n = shape[0]!;
+  const d = shape.slice(1).reduce((a, b) => a * b, 1);
+  if (n === 0 || d === 0) {
+    throw inputError(path, `is empty (shape (${shape.join(', ')}${shape.length === 1 ? ',' : ''})); save at least k+1 = ${k + 1} samples as rows`);
+  }
+  let bad = 0;
+  let first = -1;
+  for (let i = 0; i < data.length; i++) {
+    const v = data[i]!;
+    // v - v is NaN exactly when v is NaN or +-Inf
+    if (v - v !== 0) {
+      if (first < 0) first = Math.floor(i / d);
+      bad++;
+    }
+  }
+  if (bad > 0) {
+    throw inputError(path, `has ${bad} NaN or Inf value${bad === 1 ? '' : 's'}, the first in row ${first} (0-based); drop those rows from both files, e.g. keep = np.isfinite(x).all(axis=1) & np.isfinite(y).all(axis=1)`);
+  }
+  return { n, d };
+}
+
+export interface MiRun {
+  result: MIResult;
+  settings: MiSettings;
+  /** threads the estimate ran on */
+  workers: number;
+  files: { x: string; y: string };
+}
+
+/** Read both files, check them, and estimate (the CLI's `mi`, without the printing). */
+export async function runMi(xPath: string, yPath: string, opts: MiCommandOptions): Promise<MiRun> {
+  const settings = parseMiOptions(opts);
+  const x = readNpy(xPath);
+  const y = readNpy(yPath);
+  const sx = checkInput(xPath, x, settings.k);
+  const sy = checkInput(yPath, y, settings.k);
+  if (sx.n !== sy.n) {
+    throw new InfoflowError('input', `${xPath} has ${sx.n} rows but ${yPath} has ${sy.n}: the two files must hold the same samples in the same order`);
+  }
+  if (sx.n <= settings.k) {
+    throw usageError('--k', `must be less than N=${sx.n}, the number of samples in ${xPath} and ${yPath}; pass --k ${Math.max(1, sx.n - 1)} or less, or more samples; got ${settings.k}`);
+  }
+  // loaded only now: option and file errors stay fast, and never wait for the WebAssembly kernel or the pool
+  const { mutualInformation, POOL_MIN_N } = await import('../mi/index.js');
+  const progress = createProgress({
+    label: 'I(X;Y)',
+    total: sx.n,
+    quiet: settings.quiet,
+    json: settings.json,
+    delayMs: 1000,
+    format: 'I(X;Y) |{bar}| {percentage}% of {total} points | {duration_formatted} elapsed, ETA {eta_formatted}',
   });
+  try {
+    const result = await mutualInformation(
+      { data: x.data, shape: x.shape },
+      { data: y.data, shape: y.shape },
+      {
+        k: settings.k,
+        base: settings.base,
+        workers: settings.workers,
+        ...(settings.noise !== undefined ? { noise: settings.noise } : {}),
+        ...(settings.seed !== undefined && settings.noise ? { seed: settings.seed } : {}),
+        onProgress: (done, total) => {
+          progress.setTotal(total);
+          progress.update(done);
+        },
+      },
+    );
+    // the estimator runs small inputs on this thread: report the threads it really used
+    const workers = sx.n < POOL_MIN_N ? 1 : settings.workers;
+    return { result, settings, workers, files: { x: xPath, y: yPath } };
+  } finally {
+    progress.stop();
+  }
+}
+
+/** The human line: `I(X;Y) = 2.7881 bits  (N=2000, dx=8, dy=8, k=3, KSG-1 max-norm, 0.04 s, 2 workers)`. */
+export function formatMiLine(run: MiRun): string {
+  const r = run.result;
+  const noise = run.settings.noise ? `, noise ${run.settings.noise} seed ${run.settings.seed ?? 0}` : '';
+  const workers = `${run.workers} worker${run.workers === 1 ? '' : 's'}`;
+  return `I(X;Y) = ${r.mi.toFixed(4)} ${r.units}  (N=${r.n}, dx=${r.dx}, dy=${r.dy}, k=${r.k}, KSG-1 max-norm${noise}, ${r.seconds.toFixed(2)} s, ${workers})`;
+}
+
+export function registerMiCommand(program: Command): void {
+  program
+    .command('mi')
+    .summary('mutual information between two .npy arrays (KSG, exact)')
+    .description(
+      'Estimate the mutual information I(X;Y) between two arrays saved with NumPy (np.save), with the KSG estimator ' +
+        '(Kraskov et al. 2004, algorithm 1, max-norm), as NPEET mi(x, y, k=3, base=2). Row i of X and row i of Y are ' +
+        'one sample: X is (N, dx), Y is (N, dy); a 1-D array is (N, 1); more dimensions are flattened per sample.',
+    )
+    .argument('<x>', 'X.npy: N samples as rows')
+    .argument('<y>', 'Y.npy: the same N samples, in the same order')
+    .option('--k <k>', 'neighbours in the joint space', '3')
+    .option('--base <base>', 'log base: 2 (bits), e (nats) or 10 (dits)', '2')
+    .option('--workers <n>', 'threads for the estimate (default: all cores)')
+    .option('--noise <A>', 'add seeded U[0,1)*A noise to x and y first (breaks exact ties; NPEET uses 1e-10)')
+    .option('--seed <S>', 'seed for --noise', undefined)
+    .option('--json', 'print one JSON object on stdout (every result field and the files)')
+    .option('--quiet', 'print only the number')
+    .showHelpAfterError(false)
+    // commander's own parse errors (missing or extra arguments, unknown options) as one line, like ours
+    .configureOutput({
+      outputError: (str, write) =>
+        write(`infoflow: mi: ${str.replace(/^error: /, '').replace(/\s*\n\s*/g, ' ').trim()} (see infoflow mi --help)\n`),
+    })
+    .action(async (x: string, y: string, opts: MiCommandOptions) => {
+      const run = await runMi(x, y, opts);
+      for (const note of run.settings.notes) process.stderr.write(`infoflow: warning: ${note}\n`);
+      for (const w of run.result.warnings) process.stderr.write(`infoflow: warning: ${w}\n`);
+      if (run.settings.json) {
+        // noise as applied: the estimator's seed defaults to 0
+        const noise = run.settings.noise ?? 0;
+        const seed = noise > 0 ? (run.settings.seed ?? 0) : null;
+        process.stdout.write(`${JSON.stringify({ ...run.result, noise, seed, workers: run.workers, files: run.files })}\n`);
+      } else if (run.settings.quiet) {
+        process.stdout.write(`${run.result.mi}\n`);
+      } else {
+        process.stdout.write(`${formatMiLine(run)}\n`);
+      }
+    });
 }

@@ -1,9 +1,153 @@
+/**
+ * `infoflow reproduce --figure ID`: trains a figure's runs in parallel child processes, draws the figure
+ * (SVG + PNG), writes its data and the verdicts on the paper's claims. Options are checked here, then the
+ * figure (src/figures/registry.ts) does the work.
+ */
+import { availableParallelism } from 'node:os';
+import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { InfoflowError } from '../errors.js';
+import { InfoflowError, usageError } from '../errors.js';
+import { ensureDir } from '../figures/files.js';
+import { figureIds, getFigure } from '../figures/index.js';
+import type { FigureProgress, MetricsRow, Preset } from '../figures/registry.js';
+import { verdictWord } from '../figures/verdicts.js';
+import { type Progress, createMultiProgress } from '../progress.js';
 
-// placeholder until the 'reproduce' command lands
+export const BACKENDS = ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
+
+export interface ReproduceOptions {
+  figure?: string;
+  quick?: boolean;
+  full?: boolean;
+  out: string;
+  jobs?: string;
+  backend: string;
+  force?: boolean;
+  quiet?: boolean;
+  json?: boolean;
+}
+
+export interface ResolvedReproduce {
+  figure: string;
+  preset: Preset;
+  outDir: string;
+  jobs: number;
+  backend: string;
+  force: boolean;
+  quiet: boolean;
+  json: boolean;
+}
+
+/** Checks every option and the output folder; throws a usage or io error naming the option. */
+export function resolveReproduceOptions(o: ReproduceOptions): ResolvedReproduce {
+  if (o.figure === undefined) throw usageError('--figure', `required; one of ${figureIds().join(', ')}`);
+  getFigure(o.figure);
+  if (o.quick && o.full) throw usageError('--quick/--full', 'choose one preset, not both');
+  let jobs = availableParallelism();
+  if (o.jobs !== undefined) {
+    jobs = Number(o.jobs);
+    if (!/^\d+$/.test(o.jobs.trim()) || !Number.isInteger(jobs) || jobs < 1 || jobs > 256) {
+      throw usageError('--jobs', `must be an integer in [1, 256]; got '${o.jobs}'`);
+    }
+  }
+  if (!(BACKENDS as readonly string[]).includes(o.backend)) {
+    throw usageError('--backend', `unknown backend '${o.backend}'; choose one of ${BACKENDS.join(', ')}`);
+  }
+  const outDir = resolve(o.out);
+  ensureDir(outDir, '--out');
+  return {
+    figure: o.figure,
+    preset: o.quick ? 'quick' : o.full ? 'full' : 'default',
+    outDir,
+    jobs,
+    backend: o.backend,
+    force: Boolean(o.force),
+    quiet: Boolean(o.quiet),
+    json: Boolean(o.json),
+  };
+}
+
+const BAR_FORMAT = '{label} |{bar}| epoch {value}/{total} | loss {loss} err {err} MI {mi} | ETA {eta_formatted}';
+
+/** Bars on stderr (TTY), machine-readable lines on stdout (--json), or run-end lines only (pipes). */
+function makeProgress(r: ResolvedReproduce): FigureProgress {
+  const emit = (event: object) => process.stdout.write(`${JSON.stringify(event)}\n`);
+  if (r.json) {
+    return {
+      runStart: (run, totalEpochs, doneEpochs) => emit({ event: 'run-start', run, totalEpochs, doneEpochs }),
+      epoch: (run, row) => emit({ event: 'epoch', ...row, run }),
+      runEnd: (run, status, error) => emit({ event: 'run-end', run, status, ...(error ? { error } : {}) }),
+      note: (message) => emit({ event: 'note', message }),
+      stop: () => {},
+    };
+  }
+  const multi = createMultiProgress({ quiet: r.quiet, format: BAR_FORMAT });
+  const bars = new Map<string, Progress>();
+  const say = (line: string) => {
+    if (!r.quiet) multi.log(line);
+  };
+  return {
+    runStart(run, totalEpochs, doneEpochs) {
+      const bar = multi.add(run, totalEpochs);
+      bar.update(doneEpochs);
+      bars.set(run, bar);
+      if (doneEpochs > 0) say(`${run}: resuming after ${doneEpochs} recorded epochs`);
+    },
+    epoch(run, row: MetricsRow) {
+      bars.get(run)?.update(row.epoch + 1, { loss: row.trainLoss, err: row.valError, mi: row.mi ?? '-' });
+    },
+    runEnd(run, status, error) {
+      bars.get(run)?.stop();
+      if (status === 'failed') say(`${run}: FAILED: ${error ?? 'unknown error'}`);
+      else if (status === 'skipped') say(`${run}: already finished (done.json), skipped`);
+      else say(`${run}: done`);
+    },
+    note: () => {},
+    stop: () => multi.stop(),
+  };
+}
+
+export async function reproduce(o: ReproduceOptions): Promise<void> {
+  const r = resolveReproduceOptions(o);
+  const fig = getFigure(r.figure);
+  const progress = makeProgress(r);
+  let result;
+  try {
+    result = await fig.run({ ...r, progress });
+  } finally {
+    progress.stop();
+  }
+  if (r.json) {
+    process.stdout.write(`${JSON.stringify({ event: 'figure-done', figure: fig.id, preset: r.preset, dir: result.dir, files: result.files, failed: result.failed, verdicts: result.verdicts })}\n`);
+  } else {
+    const lines = [`${fig.title} (preset ${r.preset}): ${result.dir}`];
+    for (const f of result.files.filter((f) => /\.(png|md)$/.test(f))) lines.push(`  ${f}`);
+    for (const v of result.verdicts) lines.push(`  [${verdictWord(v.supported)}] ${v.claim}`);
+    process.stdout.write(`${lines.join('\n')}\n`);
+  }
+  if (result.failed.length > 0) {
+    throw new InfoflowError(
+      'config',
+      `${result.failed.length} run(s) failed (first: ${result.failed[0].run}: ${result.failed[0].error}); the figure was drawn from the others; run the same command again to resume them`,
+      { exitCode: 1 },
+    );
+  }
+}
+
 export function registerReproduceCommand(program: Command): void {
-  program.command('reproduce').description('(not built yet)').action(() => {
-    throw new InfoflowError('usage', "the 'reproduce' command is not built yet");
-  });
+  program
+    .command('reproduce')
+    .description("Rerun a paper's experiment and draw its figure (SVG + PNG), its data and verdicts on the paper's claims.")
+    .option('--figure <id>', `the figure: ${figureIds().join(', ')}`)
+    .option('--quick', 'tiny data and few epochs: the whole pipeline in a minute or two')
+    .option('--full', "the paper's full schedule (long)")
+    .option('--out <dir>', 'output folder; the figure goes to <dir>/figure-<id>/', './figures-out')
+    .option('--jobs <n>', 'training runs at once (default: the number of cores)')
+    .option('--backend <name>', `training backend: ${BACKENDS.join(', ')}`, 'auto')
+    .option('--force', 'replace a figure folder made with another preset or run list')
+    .option('--quiet', 'no progress bars or run lines')
+    .option('--json', 'machine-readable progress, one JSON object per line on stdout')
+    .action(async (opts: ReproduceOptions) => {
+      await reproduce(opts);
+    });
 }

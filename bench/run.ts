@@ -1,0 +1,27 @@
+/**
+ * `npm run bench [-- SUITE... ] [-- --quick]`: runs the benchmark suites (bench/<suite>.ts, each exporting
+ * `run({ quick })`): mi, train, dvcnn, or all of them when none is named. BENCH_QUICK=1 is the same as --quick.
+ */
+const SUITES = ['mi', 'train', 'dvcnn'] as const;
+
+async function main(): Promise<void> {
+  const args = process.argv.slice(2);
+  const quick = args.includes('--quick') || process.env.BENCH_QUICK === '1';
+  const named = args.filter((a) => !a.startsWith('--'));
+  for (const s of named) {
+    if (!(SUITES as readonly string[]).includes(s)) {
+      console.error(`bench: unknown suite '${s}'; use one of ${SUITES.join(', ')}`);
+      process.exit(2);
+    }
+  }
+  for (const suite of named.length ? named : SUITES) {
+    const mod = (await import(`./${suite}.js`)) as { run(opts: { quick: boolean }): Promise<void> };
+    console.log(`\n== bench ${suite}${quick ? ' (quick)' : ''} ==`);
+    await mod.run({ quick });
+  }
+}
+
+main().catch((e: unknown) => {
+  console.error(e);
+  process.exit(1);
+});

@@ -1,0 +1,83 @@
+/**
+ * The figures `reproduce --figure ID` knows, by id. A figure is a FigureDefinition: a title and a
+ * `run(ctx)` that trains its runs (runner.ts), draws them (render.ts) and judges them (verdicts.ts).
+ * Other modules add theirs with registerFigure and an import line in src/figures/index.ts
+ * (see docs/ARCHITECTURE.md, "Figures").
+ */
+import { usageError } from '../errors.js';
+
+export type Preset = 'quick' | 'default' | 'full';
+
+/** One epoch of a run (docs/ARCHITECTURE.md, "Run directories"); `mi` in bits, null when skipped. */
+export interface MetricsRow {
+  epoch: number;
+  trainLoss: number;
+  trainError: number;
+  valError: number;
+  mi: number | null;
+  secondsTrain?: number;
+  secondsForward?: number;
+  secondsMI?: number;
+}
+
+/** Progress of a figure's runs; the runner calls it, the command decides how it shows (bars, JSON, nothing). */
+export interface FigureProgress {
+  /** a run starts (or resumes with `doneEpochs` already recorded); `totalEpochs` counts epoch 0 */
+  runStart(run: string, totalEpochs: number, doneEpochs: number): void;
+  /** one epoch of a run finished */
+  epoch(run: string, row: MetricsRow, totalEpochs: number): void;
+  /** a run ended: finished, skipped (already done before) or failed with `error` */
+  runEnd(run: string, status: 'done' | 'skipped' | 'failed', error?: string): void;
+  /** a line of information (e.g. 'wrote figures-out/figure-5/figure-5.png') */
+  note(message: string): void;
+  stop(): void;
+}
+
+export interface FigureContext {
+  preset: Preset;
+  /** the output root; a figure writes `<outDir>/figure-<id>/` */
+  outDir: string;
+  /** child processes at once */
+  jobs: number;
+  quiet: boolean;
+  json: boolean;
+  /** replace a figure folder made with another preset or run list */
+  force: boolean;
+  /** passed on to `train --backend` ('auto' passes nothing) */
+  backend: string;
+  progress: FigureProgress;
+}
+
+/** What a figure hands back to the command. */
+export interface FigureResult {
+  dir: string;
+  files: string[];
+  /** runs that failed (with their last error line); the figure is drawn from what exists */
+  failed: { run: string; error: string }[];
+  verdicts: { claim: string; supported: boolean | null; evidence: string }[];
+}
+
+export interface FigureDefinition {
+  id: string;
+  title: string;
+  /** what each preset runs, in a sentence (for --help and the docs) */
+  presets: Record<Preset, string>;
+  run(ctx: FigureContext): Promise<FigureResult>;
+}
+
+const figures = new Map<string, FigureDefinition>();
+
+export function registerFigure(def: FigureDefinition): void {
+  figures.set(def.id, def);
+}
+
+export function figureIds(): string[] {
+  return [...figures.keys()];
+}
+
+/** The figure with this id, or a usage error that lists the known ones. */
+export function getFigure(id: string): FigureDefinition {
+  const def = figures.get(id);
+  if (!def) throw usageError('--figure', `unknown figure '${id}'; known figures: ${figureIds().join(', ')}`);
+  return def;
+}

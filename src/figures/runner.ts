@@ -1,0 +1,221 @@
+/**
+ * Runs a figure's training runs as child processes (`node dist/cli.js train ... --json --mi-workers 1`),
+ * `jobs` at a time, and reads back their run directories.
+ *
+ * Nothing is lost on a re-run: a run with done.json is skipped, a run with a config.json but no done.json
+ * is resumed (`--resume`), and a figure folder whose manifest (preset + run list) differs is refused
+ * unless --force, which then deletes that folder's old runs before starting.
+ *
+ * A failed child does not stop the others: its last stderr line is kept, the figure is drawn from what
+ * exists, and the command exits non-zero at the end.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { configError, ioError } from '../errors.js';
+import { ensureDir } from './files.js';
+import type { FigureContext, MetricsRow, Preset } from './registry.js';
+
+/** One training run of a figure: the `train` options that define it (without dashes). */
+export interface RunSpec {
+  /** directory name under `<figureDir>/runs/`, unique within the figure */
+  name: string;
+  epochs: number;
+  /** extra `train` flags, e.g. { arch: 'mlp', width: 16, depth: 5, seed: 0, 'limit-train': 2000 } */
+  options: Record<string, string | number | boolean>;
+}
+
+export interface RunOutcome {
+  spec: RunSpec;
+  dir: string;
+  status: 'done' | 'skipped' | 'failed';
+  rows: MetricsRow[];
+  error?: string;
+}
+
+/** The manifest written to `<figureDir>/figure.json`: what the folder was made with. */
+interface Manifest {
+  figure: string;
+  preset: Preset;
+  runs: RunSpec[];
+}
+
+/** The CLI the children run: INFOFLOW_CLI if set (tests), else dist/cli.js next to this module's dist/. */
+export function cliPath(): string {
+  if (process.env.INFOFLOW_CLI) return resolve(process.env.INFOFLOW_CLI);
+  // this file is dist/figures/runner.js (or src/figures/runner.ts under vitest): the CLI is dist/cli.js
+  const here = dirname(fileURLToPath(import.meta.url));
+  return resolve(here, '..', '..', 'dist', 'cli.js');
+}
+
+/** Reads metrics.jsonl of a run directory ([] when absent); a torn last line (killed mid-write) is ignored. */
+export function readMetrics(runDir: string): MetricsRow[] {
+  const path = join(runDir, 'metrics.jsonl');
+  if (!existsSync(path)) return [];
+  const rows: MetricsRow[] = [];
+  for (const line of readFileSync(path, 'utf8').split('\n')) {
+    if (!line.trim()) continue;
+    try {
+      rows.push(JSON.parse(line) as MetricsRow);
+    } catch {
+      // the last line of a killed run may be cut; resume rewrites it
+    }
+  }
+  rows.sort((a, b) => a.epoch - b.epoch);
+  return rows;
+}
+
+function sameJson(a: unknown, b: unknown): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
+/**
+ * Makes `<figureDir>` ready: writes the manifest, or checks the one there. A different manifest is a
+ * config error unless `force`, which deletes the old runs and the figure files first.
+ */
+export function prepareFigureDir(figureDir: string, manifest: Manifest, force: boolean): void {
+  const path = join(figureDir, 'figure.json');
+  if (existsSync(path)) {
+    let old: Manifest | undefined;
+    try {
+      old = JSON.parse(readFileSync(path, 'utf8')) as Manifest;
+    } catch {
+      old = undefined;
+    }
+    if (!old || !sameJson(old, manifest)) {
+      const was = old ? `preset '${old.preset}', ${old.runs?.length ?? '?'} runs` : 'an unreadable figure.json';
+      if (!force) {
+        throw configError(
+          figureDir,
+          `was made with another configuration (${was}; now preset '${manifest.preset}', ${manifest.runs.length} runs); use another --out, or --force to delete it and start again`,
+        );
+      }
+      rmSync(figureDir, { recursive: true, force: true });
+    }
+  }
+  ensureDir(join(figureDir, 'runs'));
+  try {
+    writeFileSync(path, `${JSON.stringify(manifest, null, 2)}\n`);
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    throw ioError(figureDir, `cannot create the figure folder (${err.code ?? err.message}); choose a writable --out`, e);
+  }
+}
+
+/** The `train` command line of a run (after `node cli.js`). */
+export function trainArgs(spec: RunSpec, runDir: string, backend: string, resume: boolean): string[] {
+  const args = ['train', '--epochs', String(spec.epochs), '--out', runDir, '--json', '--mi-workers', '1'];
+  if (backend && backend !== 'auto') args.push('--backend', backend);
+  for (const [key, value] of Object.entries(spec.options)) {
+    if (value === false) continue;
+    args.push(`--${key}`);
+    if (value !== true) args.push(String(value));
+  }
+  if (resume) args.push('--resume');
+  return args;
+}
+
+/**
+ * The line of a child's stderr that says what went wrong: the CLI's own `infoflow: ...` line, else the last
+ * line naming an error (a crash's stack ends with a 'Node.js v20...' line, which says nothing); '' if none.
+ */
+export function lastErrorLine(lines: string[]): string {
+  const last = (f: (l: string) => boolean) => [...lines].reverse().find(f);
+  return last((l) => l.startsWith('infoflow:')) ?? last((l) => /error/i.test(l) && !l.startsWith('at ')) ?? '';
+}
+
+/** Runs one child; resolves with its outcome (never rejects: a failure is an outcome). */
+function runChild(spec: RunSpec, runDir: string, ctx: FigureContext): Promise<RunOutcome> {
+  const resume = existsSync(join(runDir, 'config.json'));
+  const before = resume ? readMetrics(runDir) : [];
+  const total = spec.epochs + 1;
+  ctx.progress.runStart(spec.name, total, before.length);
+  const args = [cliPath(), ...trainArgs(spec, runDir, ctx.backend, resume)];
+  return new Promise((resolveOutcome) => {
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const errLines: string[] = [];
+    let out = '';
+    child.stdout.setEncoding('utf8');
+    child.stdout.on('data', (chunk: string) => {
+      out += chunk;
+      let nl: number;
+      while ((nl = out.indexOf('\n')) >= 0) {
+        const line = out.slice(0, nl).trim();
+        out = out.slice(nl + 1);
+        if (!line.startsWith('{')) continue;
+        try {
+          const row = JSON.parse(line) as MetricsRow;
+          if (typeof row.epoch === 'number') ctx.progress.epoch(spec.name, row, total);
+        } catch {
+          // not a metrics line
+        }
+      }
+    });
+    child.stderr.setEncoding('utf8');
+    let err = '';
+    const keep = (line: string) => {
+      const l = line.split('\r').pop()!.trim();
+      if (!l) return;
+      errLines.push(l);
+      if (errLines.length > 50) errLines.shift();
+    };
+    child.stderr.on('data', (chunk: string) => {
+      // whole lines only (a line cut between chunks waits for its end)
+      err += chunk;
+      const lines = err.split('\n');
+      err = lines.pop() ?? '';
+      lines.forEach(keep);
+    });
+    child.stderr.on('end', () => keep(err));
+    const finish = (code: number | null, signal: string | null, spawnError?: Error) => {
+      const rows = readMetrics(runDir);
+      const done = existsSync(join(runDir, 'done.json'));
+      if (code === 0 && done) {
+        ctx.progress.runEnd(spec.name, 'done');
+        resolveOutcome({ spec, dir: runDir, status: 'done', rows });
+        return;
+      }
+      const last = errLines.filter((l) => !/^Node\.js v\d/.test(l)).at(-1);
+      const why =
+        spawnError?.message ??
+        (signal ? `train was killed (${signal})` : undefined) ??
+        (lastErrorLine(errLines) ||
+          (code === 0 ? 'train exited without writing done.json' : `train exited with code ${code}${last ? `; its last stderr line: ${last}` : ''}`));
+      ctx.progress.runEnd(spec.name, 'failed', why);
+      resolveOutcome({ spec, dir: runDir, status: 'failed', rows, error: why });
+    };
+    child.on('error', (e) => finish(null, null, e));
+    child.on('close', (code, signal) => finish(code, signal));
+  });
+}
+
+/**
+ * Runs every spec not already finished, `ctx.jobs` at a time, under `<figureDir>/runs/`.
+ * Specs with the same name run once (panels may share a run). Outcomes come back in spec order.
+ */
+export async function runAll(figureId: string, figureDir: string, specs: RunSpec[], ctx: FigureContext): Promise<RunOutcome[]> {
+  const unique = [...new Map(specs.map((s) => [s.name, s])).values()];
+  prepareFigureDir(figureDir, { figure: figureId, preset: ctx.preset, runs: unique }, ctx.force);
+  const outcomes = new Map<string, RunOutcome>();
+  const pending: RunSpec[] = [];
+  for (const spec of unique) {
+    const dir = join(figureDir, 'runs', spec.name);
+    if (existsSync(join(dir, 'done.json'))) {
+      ctx.progress.runEnd(spec.name, 'skipped');
+      outcomes.set(spec.name, { spec, dir, status: 'skipped', rows: readMetrics(dir) });
+    } else {
+      pending.push(spec);
+    }
+  }
+  const jobs = Math.max(1, Math.min(ctx.jobs, pending.length));
+  let next = 0;
+  const worker = async () => {
+    while (next < pending.length) {
+      const spec = pending[next++];
+      outcomes.set(spec.name, await runChild(spec, join(figureDir, 'runs', spec.name), ctx));
+    }
+  };
+  await Promise.all(Array.from({ length: jobs }, worker));
+  return unique.map((s) => outcomes.get(s.name)!);
+}

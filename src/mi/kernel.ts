@@ -1,0 +1,214 @@
+/**
+ * The JavaScript side of the WASM kernel (assembly/index.ts): compiles build/release.wasm once, lays out the
+ * arrays in a shared WebAssembly.Memory (one memory per KsgKernel, grown as needed and reused across calls),
+ * writes the joint points (with optional noise) in float64, and builds the trees. `query` then runs on any
+ * instance over the same memory: this thread's, or a pool worker's (see worker.ts), without copying the data.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { InfoflowError } from '../errors.js';
+import type { Matrix } from '../matrix.js';
+import { Xoshiro128 } from './noise.js';
+
+// The WebAssembly JS API as far as used here (lib ES2022 and @types/node 20 do not declare it).
+declare global {
+  namespace WebAssembly {
+    class Module {
+      constructor(bytes: Uint8Array);
+    }
+    class Memory {
+      constructor(desc: { initial: number; maximum?: number; shared?: boolean });
+      readonly buffer: ArrayBuffer | SharedArrayBuffer;
+      grow(pages: number): number;
+    }
+    class Instance {
+      constructor(module: Module, imports?: Record<string, Record<string, unknown>>);
+      readonly exports: Record<string, unknown>;
+    }
+  }
+}
+
+/**
+ * Points per leaf at most (LEAF in assembly/index.ts: a leaf block is 64 u8 lanes per dim). Measured, query CPU
+ * seconds at N = 10,000, W = 32: leaves of 16 / 32 / 64 / 128 points take 2.21 / 1.60 / 1.35 / 1.32 s.
+ */
+export const LEAF_SIZE = 64;
+const PAGE = 65536;
+const MAX_PAGES = 65536;
+/** Below this the kernel's memory is not used (no static data), so the layout starts here. */
+const BASE = 65536;
+
+// context header slots (the C_* constants in assembly/index.ts); the 8-bit quantisation (min, step) at QUANT_BYTE
+const HEADER = [
+  'n', 'k', 'dxp', 'dyp', 'levels', 'Z', 'visit', 'unused7', 'unused8', 'permZ', 'permX', 'permY', 'tmpRow', 'spread',
+  'zDim', 'zCol', 'zBound', 'xDim', 'xCol', 'xBound', 'yDim', 'yCol', 'yBound', 'eps', 'nx', 'ny', 'stats', 'best', 'dx', 'dy',
+] as const;
+type Slot = (typeof HEADER)[number];
+const QUANT_BYTE = 128;
+const HEADER_BYTES = 256;
+
+export interface KernelExports {
+  build(ctx: number): void;
+  query(ctx: number, p0: number, p1: number, slot: number): void;
+}
+
+/** What a worker needs to run queries on a prepared memory. */
+export interface QueryJob {
+  module: WebAssembly.Module;
+  memory: WebAssembly.Memory;
+  memoryId: string;
+  ctx: number;
+}
+
+/** <repo>/build/release.wasm, found from this file in src/, dist/ or dist-bench/src/. */
+export function findRepoFile(rel: string): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 6; i++) {
+    const p = join(dir, rel);
+    if (existsSync(p)) return p;
+    dir = dirname(dir);
+  }
+  throw new InfoflowError('io', `${rel}: not found next to the package; run 'npm run build'`);
+}
+
+let cachedModule: WebAssembly.Module | undefined;
+export function kernelModule(): WebAssembly.Module {
+  if (!cachedModule) cachedModule = new WebAssembly.Module(readFileSync(findRepoFile('build/release.wasm')));
+  return cachedModule;
+}
+
+export function instantiate(module: WebAssembly.Module, memory: WebAssembly.Memory): KernelExports {
+  const inst = new WebAssembly.Instance(module, { env: { memory, abort: () => {} } });
+  return inst.exports as unknown as KernelExports;
+}
+
+/** Tree depth: internal levels so that no leaf holds more than LEAF_SIZE points (midpoint splits). */
+export function treeLevels(n: number): number {
+  let levels = 0;
+  while (Math.ceil(n / 2 ** levels) > LEAF_SIZE) levels++;
+  return levels;
+}
+
+const even = (d: number): number => d + (d & 1);
+/** Regions start on 128-byte boundaries (no two regions share a cache line). */
+const align = (b: number): number => Math.ceil(b / 128) * 128;
+
+let memoryCounter = 0;
+
+export interface PreparedInput {
+  n: number;
+  dx: number;
+  dy: number;
+  k: number;
+  /** concurrent query slots (each needs k doubles of scratch) */
+  slots: number;
+  noise?: number;
+  seed?: number;
+}
+
+export class KsgKernel {
+  readonly module: WebAssembly.Module;
+  readonly memory: WebAssembly.Memory;
+  readonly memoryId: string;
+  private readonly exports: KernelExports;
+  private ptr: Record<Slot, number> = {} as Record<Slot, number>;
+  private readonly ctx = BASE;
+  n = 0;
+
+  constructor() {
+    this.module = kernelModule();
+    this.memory = new WebAssembly.Memory({ initial: 16, maximum: MAX_PAGES, shared: true });
+    this.memoryId = `${process.pid}-${memoryCounter++}-${Date.now()}`;
+    this.exports = instantiate(this.module, this.memory);
+  }
+
+  get job(): QueryJob {
+    return { module: this.module, memory: this.memory, memoryId: this.memoryId, ctx: this.ctx };
+  }
+
+  /** Lay out, copy the points in (float64, plus noise), and build the trees. */
+  prepare(x: Matrix, y: Matrix, opts: PreparedInput): void {
+    const { n, k } = opts;
+    const dxp = even(x.d);
+    const dyp = even(y.d);
+    const dz = dxp + dyp;
+    const levels = treeLevels(n);
+    const internal = 2 ** levels - 1;
+    const leaves = 2 ** levels;
+    // whole 128-byte lines (as in assembly/index.ts): workers' scratch must not share cache lines
+    const slotBytes = Math.ceil((k * 8 + dz * 4 + 128 + dz * 2) / 128) * 128;
+    const sizes: [Slot, number][] = [
+      ['Z', n * dz * 8], ['visit', n], ['permZ', n * 4], ['permX', n * 4], ['permY', n * 4], ['tmpRow', dz * 8], ['spread', dz * 16],
+      ['zDim', internal * 4], ['zCol', leaves * dz * LEAF_SIZE], ['zBound', internal * 16],
+      ['xDim', internal * 4], ['xCol', leaves * dxp * LEAF_SIZE], ['xBound', internal * 16],
+      ['yDim', internal * 4], ['yCol', leaves * dyp * LEAF_SIZE], ['yBound', internal * 16],
+      ['eps', n * 8], ['nx', n * 4], ['ny', n * 4], ['stats', dz * 16], ['best', Math.max(1, opts.slots) * slotBytes],
+    ];
+    let off = this.ctx + HEADER_BYTES;
+    for (const [name, bytes] of sizes) {
+      this.ptr[name] = off;
+      off += align(bytes);
+    }
+    this.layoutBytes = off - this.ctx;
+    const need = Math.ceil(off / PAGE);
+    const have = this.memory.buffer.byteLength / PAGE;
+    if (need > MAX_PAGES) {
+      throw new InfoflowError('input', `x, y: ${n} samples x ${x.d + y.d} dims need ${Math.ceil(off / 2 ** 20)} MiB, over the 4 GiB WebAssembly limit; subsample the rows`);
+    }
+    if (need > have) this.memory.grow(need - have);
+
+    Object.assign(this.ptr, { n, k, dxp, dyp, levels, dx: x.d, dy: y.d });
+    const h = new Uint32Array(this.memory.buffer, this.ctx, HEADER.length);
+    HEADER.forEach((name, i) => (h[i] = this.ptr[name]));
+
+    // Z row i = [x_i, 0-pad, y_i, 0-pad] in input order; NPEET's noise order: all of x (row-major), then all of y
+    const z0 = new Float64Array(this.memory.buffer, this.ptr.Z, n * dz);
+    if (dxp !== x.d || dyp !== y.d) z0.fill(0);
+    const rng = opts.noise ? new Xoshiro128(opts.seed ?? 0) : undefined;
+    const a = opts.noise ?? 0;
+    let lo = Infinity;
+    let hi = -Infinity;
+    const put = (m: Matrix, col: number): void => {
+      const { data, d } = m;
+      for (let i = 0; i < n; i++) {
+        const o = i * dz + col;
+        const s = i * d;
+        for (let c = 0; c < d; c++) {
+          const v = rng ? data[s + c] + a * rng.nextDouble() : data[s + c];
+          z0[o + c] = v;
+          if (v < lo) lo = v;
+          if (v > hi) hi = v;
+        }
+      }
+    };
+    put(x, 0);
+    put(y, dxp);
+    // the kernel's 8-bit filter: u = floor((v - lo) / step) spans [0, 250] (padding zeros may fall outside:
+    // they are equal in every row, so their bound is 0 whatever the clamping)
+    const step = hi > lo ? (hi - lo) / 250 : 1;
+    const q = new Float64Array(this.memory.buffer, this.ctx + QUANT_BYTE, 2);
+    q[0] = lo;
+    q[1] = step;
+    this.n = n;
+    this.exports.build(this.ctx);
+  }
+
+  /** Run the queries for joint positions [p0, p1) on this thread. */
+  query(p0: number, p1: number, slot: number): void {
+    this.exports.query(this.ctx, p0, p1, slot);
+  }
+
+  /** Copies of the per-point results, indexed by input row. */
+  results(): { eps: Float64Array; nx: Int32Array; ny: Int32Array } {
+    const n = this.n;
+    return {
+      eps: new Float64Array(this.memory.buffer, this.ptr.eps, n).slice(),
+      nx: new Int32Array(this.memory.buffer, this.ptr.nx, n).slice(),
+      ny: new Int32Array(this.memory.buffer, this.ptr.ny, n).slice(),
+    };
+  }
+
+  /** Bytes of the last layout (Z, trees, leaf blocks, results, scratch): the memory the estimate needs. */
+  layoutBytes = 0;
+}

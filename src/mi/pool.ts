@@ -1,0 +1,39 @@
+/**
+ * The piscina pool that runs the kernel's queries in parallel over a shared memory (see worker.ts).
+ * Private to the estimator: src/mi/index.ts validates, then delegates here.
+ */
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Piscina } from 'piscina';
+import { findRepoFile, type QueryJob } from './kernel.js';
+import type { QueryTask } from './worker.js';
+
+/** dist/mi/worker.js next to this file when compiled; from src/ (vitest) the built one in <repo>/dist. */
+export function workerFile(): string {
+  const here = dirname(fileURLToPath(import.meta.url));
+  const sibling = join(here, 'worker.js');
+  if (existsSync(sibling)) return sibling;
+  return findRepoFile('dist/mi/worker.js');
+}
+
+export class QueryPool {
+  private readonly pool: Piscina;
+  constructor(readonly workers: number) {
+    this.pool = new Piscina({ filename: workerFile(), minThreads: workers, maxThreads: workers, idleTimeout: 60_000 });
+  }
+
+  /** Run positions [0, n) in `chunks` tasks (slot = chunk index); progress after each task. */
+  async run(job: QueryJob, n: number, chunks: number, onDone: (points: number) => void): Promise<void> {
+    const tasks: Promise<void>[] = [];
+    for (let c = 0; c < chunks; c++) {
+      const task: QueryTask = { ...job, p0: Math.floor((c * n) / chunks), p1: Math.floor(((c + 1) * n) / chunks), slot: c };
+      tasks.push(this.pool.run(task).then((points: number) => onDone(points)));
+    }
+    await Promise.all(tasks);
+  }
+
+  async close(): Promise<void> {
+    await this.pool.destroy();
+  }
+}

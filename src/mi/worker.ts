@@ -1,0 +1,24 @@
+/**
+ * The pool's worker (compiled to dist/mi/worker.js; piscina needs JavaScript). A task names a prepared shared
+ * memory and a range of joint positions; the worker instantiates the kernel over that memory once (cached by
+ * memory id) and runs the queries in place: the data is never copied, the results land in the shared arrays.
+ */
+import { instantiate, type KernelExports, type QueryJob } from './kernel.js';
+
+export interface QueryTask extends QueryJob {
+  p0: number;
+  p1: number;
+  slot: number;
+}
+
+let cachedId = '';
+let cached: KernelExports | undefined;
+
+export default function runQuery(task: QueryTask): number {
+  if (!cached || cachedId !== task.memoryId) {
+    cached = instantiate(task.module, task.memory);
+    cachedId = task.memoryId;
+  }
+  cached.query(task.ctx, task.p0, task.p1, task.slot);
+  return task.p1 - task.p0;
+}

@@ -1,0 +1,229 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Resvg } from '@resvg/resvg-js';
+import { afterAll, describe, expect, it } from 'vitest';
+import { InfoflowError } from '../src/errors.js';
+import {
+  claimMlpMiRises, claimShortcutImproves, claimShortcutMiDecreases, claimShortcutStartsHigher, claimsDeepMlp, epochsTo90, fig4Runs,
+} from '../src/figures/fig4.js';
+import {
+  claimResidualsImprove, claimResnetRisePeakFall, claimShortcutMainGain, claimShortcutStartsHigh, claimShortcutTrainedInOneEpoch, fig5Runs,
+} from '../src/figures/fig5.js';
+import { fontFiles, toSvg, writeChart } from '../src/figures/render.js';
+import { lastErrorLine } from '../src/figures/runner.js';
+import { type Trace, dataRows, toCsv, trajectoryPanel } from '../src/figures/traces.js';
+import { formatVerdicts, majority, writeVerdicts } from '../src/figures/verdicts.js';
+
+const tmp = mkdtempSync(join(tmpdir(), 'infoflow-figures-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+/** A trace from per-epoch MI and test-error lists (epoch i = index i). */
+function trace(arch: string, panel: string, mi: number[], err: number[], extra: Partial<Trace> = {}): Trace {
+  return {
+    run: `${arch}-${extra.width ?? 16}-${extra.depth ?? 5}-${extra.seed ?? 0}`,
+    panel, series: arch, group: '', arch, width: 16, depth: 5, seed: 0,
+    rows: mi.map((m, epoch) => ({ epoch, mi: m, valError: err[epoch], trainError: err[epoch], trainLoss: 2 * err[epoch] })),
+    ...extra,
+  };
+}
+
+/** RGBA pixels of an SVG rendered by resvg with the given font files. */
+function pixels(svg: string, files: string[]): { data: Buffer; width: number; height: number } {
+  const img = new Resvg(svg, { font: { fontFiles: files, loadSystemFonts: false, defaultFontFamily: 'DejaVu Sans' }, background: 'white' }).render();
+  return { data: img.pixels, width: img.width, height: img.height };
+}
+
+/** Dark pixels (text, lines) in rows [y0, y1). */
+function darkPixels(p: { data: Buffer; width: number }, y0: number, y1: number): number {
+  let n = 0;
+  for (let y = y0; y < y1; y++) {
+    for (let x = 0; x < p.width; x++) {
+      const i = 4 * (y * p.width + x);
+      if (p.data[i] < 128 && p.data[i + 1] < 128 && p.data[i + 2] < 128) n++;
+    }
+  }
+  return n;
+}
+
+const simple = (title?: string) => ({
+  ...(title ? { title } : {}),
+  width: 200,
+  height: 100,
+  data: { values: [{ a: 1, b: 2 }, { a: 2, b: 3 }] },
+  mark: 'line',
+  encoding: { x: { field: 'a', type: 'quantitative' }, y: { field: 'b', type: 'quantitative' } },
+});
+
+describe('render', () => {
+  it('draws the title text in the PNG with the shipped fonts, and none without them', async () => {
+    const withTitle = await toSvg(simple('A title of some length'));
+    const without = await toSvg(simple());
+    expect(withTitle).toContain('DejaVu Sans');
+    // vega puts the title in a band above the plot; compare that band
+    const a = pixels(withTitle, fontFiles());
+    const b = pixels(without, fontFiles());
+    const band = 22;
+    const titled = darkPixels(a, 0, band);
+    expect(titled).toBeGreaterThan(darkPixels(b, 0, band) + 100);
+    // without fonts resvg silently drops all text: the same SVG loses those pixels
+    expect(titled).toBeGreaterThan(darkPixels(pixels(withTitle, []), 0, band) + 100);
+  });
+
+  it('writes both files: an SVG and a PNG', async () => {
+    const out = await writeChart(simple('x'), join(tmp, 'sub', 'chart'));
+    expect(readFileSync(out.svg, 'utf8')).toMatch(/^<svg/);
+    const png = readFileSync(out.png);
+    expect(png.subarray(0, 8)).toEqual(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]));
+    expect(png.length).toBeGreaterThan(1000);
+  });
+
+  it('an unwritable output folder or a bad spec is an InfoflowError', async () => {
+    const file = join(tmp, 'a-file');
+    writeFileSync(file, 'x');
+    await expect(writeChart(simple('x'), join(file, 'chart'))).rejects.toThrow(InfoflowError);
+    await expect(writeChart(simple('x'), join(file, 'chart'))).rejects.toThrow(/a-file.*choose a writable/);
+    await expect(toSvg({ mark: 'nonsense-mark', data: { values: [] } })).rejects.toThrow(InfoflowError);
+  });
+
+  it('the trajectory panel renders every run and leaves out epochs without MI', async () => {
+    const t1 = trace('MLP', 'A', [1, 2, 3], [0.9, 0.5, 0.2]);
+    const t2 = trace('S', 'A', [3, 2.5, 2], [0.9, 0.2, 0.1], { run: 'other' });
+    t2.rows[1].mi = null;
+    const rows = dataRows([t1, t2]);
+    expect(rows).toHaveLength(6);
+    expect(rows.filter((r) => r.lastEpoch).map((r) => r.run)).toEqual([t1.run, 'other']);
+    const panel = trajectoryPanel(rows, { title: 'p', seriesTitle: 'Network' }) as { data: { values: unknown[] } };
+    expect(panel.data.values).toHaveLength(5);
+    const svg = await toSvg(panel);
+    expect(svg).toContain('MI first-last layer (bits)');
+    expect(svg).toContain('Test error');
+    const csv = toCsv(rows).trim().split('\n');
+    expect(csv).toHaveLength(7);
+    expect(csv[0]).toBe('panel,series,group,run,arch,width,depth,seed,epoch,lastEpoch,mi,valError,trainError,trainLoss');
+  });
+});
+
+describe('verdicts', () => {
+  it('formats a markdown table with the tally and escapes pipes', () => {
+    const text = formatVerdicts('Figure X', [
+      { claim: 'a | b', supported: true, evidence: '1 -> 2' },
+      { claim: 'c', supported: false, evidence: 'e' },
+      { claim: 'd', supported: null, evidence: 'too short' },
+    ]);
+    expect(text).toContain('# Figure X');
+    expect(text).toContain('Supported: 1 of 3; not supported: 1; inconclusive: 1.');
+    expect(text).toContain('| a \\| b | **yes** | 1 -> 2 |');
+    expect(text).toContain('| d | **inconclusive** | too short |');
+  });
+
+  it('writes the file, and an unwritable path is an InfoflowError', () => {
+    const path = join(tmp, 'v', 'verdicts.md');
+    writeVerdicts(path, 'T', [{ claim: 'c', supported: true, evidence: 'e' }]);
+    expect(existsSync(path)).toBe(true);
+    writeFileSync(join(tmp, 'f'), 'x');
+    expect(() => writeVerdicts(join(tmp, 'f', 'v.md'), 'T', [])).toThrow(InfoflowError);
+  });
+
+  it('majority: 3/4 agree is yes, 1/4 or less is no, between is inconclusive', () => {
+    expect(majority(3, 4)).toBe(true);
+    expect(majority(1, 4)).toBe(false);
+    expect(majority(2, 4)).toBe(null);
+    expect(majority(0, 0)).toBe(null);
+  });
+});
+
+describe('runner', () => {
+  it("a failed child's error line: the CLI's own line, else the error of a crash, never the Node version line", () => {
+    expect(lastErrorLine(['note', 'infoflow: --width: bad', 'more'])).toBe('infoflow: --width: bad');
+    expect(lastErrorLine(["Error: Cannot find module '/x.js'", 'at foo (a.js:1)', 'Node.js v20.20.2'])).toBe("Error: Cannot find module '/x.js'");
+    expect(lastErrorLine(['infoflow train: backend wasm', 'Node.js v20.20.2'])).toBe('');
+    expect(lastErrorLine([])).toBe('');
+  });
+});
+
+describe('Figure 5 claims', () => {
+  const err = [0.9, 0.5, 0.3, 0.2, 0.15];
+  it('ResNet rise-peak-fall: yes for a hump, no for a steady rise, inconclusive for a short run', () => {
+    const hump = trace('residual', 'A', [1, 2, 3, 2.5, 1.8], err);
+    const rise = trace('residual', 'A', [1, 2, 3, 3.5, 4], err);
+    expect(claimResnetRisePeakFall([hump]).supported).toBe(true);
+    expect(claimResnetRisePeakFall([hump]).evidence).toContain('peak 3.00 at epoch 2');
+    expect(claimResnetRisePeakFall([rise]).supported).toBe(false);
+    expect(claimResnetRisePeakFall([trace('residual', 'A', [1, 2], [0.9, 0.5])]).supported).toBe(null);
+    // a peak within the margin of the last epoch is no fall
+    expect(claimResnetRisePeakFall([trace('residual', 'A', [1, 2, 3, 3.05, 3], err)]).supported).toBe(false);
+  });
+
+  const panelB = (final: Record<string, number>, mi1: Record<string, number>) =>
+    ['mlp', 'shortcut', 'residual', 'shortcut-residual'].map((arch) =>
+      trace(arch, 'B', [1, mi1[arch], mi1[arch] - 0.2, mi1[arch] - 0.3], [0.9, arch.startsWith('shortcut') ? 0.2 : 0.6, 0.3, final[arch]]),
+    );
+  const paperLike = panelB({ mlp: 0.12, shortcut: 0.08, residual: 0.11, 'shortcut-residual': 0.07 }, { mlp: 1.5, shortcut: 4, residual: 1.8, 'shortcut-residual': 4.2 });
+  const opposite = panelB({ mlp: 0.08, shortcut: 0.12, residual: 0.1, 'shortcut-residual': 0.14 }, { mlp: 4, shortcut: 1.5, residual: 4.2, 'shortcut-residual': 1.4 });
+
+  it('residuals improve MLP and S: yes when both improve, no otherwise', () => {
+    expect(claimResidualsImprove(paperLike).supported).toBe(true);
+    expect(claimResidualsImprove(paperLike).evidence).toContain('MLP 12.0% -> Res 11.0%');
+    expect(claimResidualsImprove(opposite).supported).toBe(false);
+    expect(claimResidualsImprove(paperLike.slice(0, 2)).supported).toBe(null);
+  });
+
+  it('main gain from the shortcut', () => {
+    expect(claimShortcutMainGain(paperLike).supported).toBe(true);
+    expect(claimShortcutMainGain(opposite).supported).toBe(false);
+  });
+
+  it('shortcut nets start at high MI and are largely trained in one epoch', () => {
+    expect(claimShortcutStartsHigh(paperLike).supported).toBe(true);
+    expect(claimShortcutStartsHigh(opposite).supported).toBe(false);
+    expect(claimShortcutTrainedInOneEpoch(paperLike).supported).toBe(true);
+    const slow = paperLike.map((t) => ({ ...t, rows: t.rows.map((r) => ({ ...r, valError: [0.9, 0.8, 0.5, 0.1][r.epoch] })) }));
+    expect(claimShortcutTrainedInOneEpoch(slow).supported).toBe(false);
+  });
+
+  it('the run list: panel A all residual, panel B the four nets at one width', () => {
+    const runs = fig5Runs('quick');
+    expect(runs.filter((r) => r.panel === 'A').every((r) => r.arch === 'residual')).toBe(true);
+    expect(runs.filter((r) => r.panel === 'B').map((r) => r.series)).toEqual(['MLP', 'S', 'Res', 'S Res']);
+  });
+});
+
+describe('Figure 4 claims', () => {
+  const err = [0.9, 0.4, 0.2, 0.15];
+  it('MLP MI rises: yes when it rises, no when it falls', () => {
+    expect(claimMlpMiRises([trace('mlp', 'A', [1, 1.5, 2.5, 3], err)]).supported).toBe(true);
+    expect(claimMlpMiRises([trace('mlp', 'A', [1, 1.5, 2.5, 3], err)]).evidence).toContain('1.00 -> 3.00 bits');
+    expect(claimMlpMiRises([trace('mlp', 'A', [3, 2.5, 2, 1], err)]).supported).toBe(false);
+  });
+
+  const mlp = trace('mlp', 'A', [1, 1.5, 2, 2.5], [0.9, 0.5, 0.2, 0.15]);
+  const s = trace('shortcut', 'A', [1, 4, 3.5, 3], [0.9, 0.2, 0.1, 0.1]);
+  const sFlat = trace('shortcut', 'A', [1, 1.2, 1.5, 2], [0.9, 0.6, 0.3, 0.2]);
+  it('shortcut starts higher, then decreases, and improves on the MLP', () => {
+    expect(claimShortcutStartsHigher([mlp, s]).supported).toBe(true);
+    expect(claimShortcutStartsHigher([mlp, sFlat]).supported).toBe(false);
+    expect(claimShortcutMiDecreases([s]).supported).toBe(true);
+    expect(claimShortcutMiDecreases([sFlat]).supported).toBe(false);
+    expect(claimShortcutImproves([mlp, s]).supported).toBe(true);
+    expect(claimShortcutImproves([mlp, sFlat]).supported).toBe(false);
+  });
+
+  it('deep MLPs: worse, slower, lower MI (or inconclusive without depths beyond 5)', () => {
+    const shallow = trace('mlp', 'B', [1, 2, 3, 3.5], [0.9, 0.3, 0.15, 0.1], { depth: 3 });
+    const deep = trace('mlp', 'B', [1, 1.2, 1.5, 1.8], [0.9, 0.8, 0.5, 0.2], { depth: 20 });
+    expect(claimsDeepMlp([shallow, deep]).map((c) => c.supported)).toEqual([true, true, true]);
+    expect(claimsDeepMlp([{ ...shallow, depth: 20 }, { ...deep, depth: 3 }]).map((c) => c.supported)).toEqual([false, false, false]);
+    expect(claimsDeepMlp([shallow]).map((c) => c.supported)).toEqual([null, null, null]);
+    expect(epochsTo90(deep)).toBe(3);
+    expect(epochsTo90(shallow)).toBe(2);
+  });
+
+  it('the run list pairs every MLP with a shortcut net of the same width, depth and seed', () => {
+    const runs = fig4Runs('default');
+    const key = (r: { width: number; depth: number; seed: number; panel: string }) => `${r.panel}${r.width}-${r.depth}-${r.seed}`;
+    const m = runs.filter((r) => r.arch === 'mlp').map(key).sort();
+    expect(runs.filter((r) => r.arch === 'shortcut').map(key).sort()).toEqual(m);
+    expect(runs.some((r) => r.panel === 'B' && r.depth > 5)).toBe(true);
+  });
+});

@@ -1,0 +1,68 @@
+import { describe, expect, it } from 'vitest';
+import type { Matrix } from '../src/matrix.js';
+import { KsgKernel } from '../src/mi/kernel.js';
+import { miFromCounts, referencePoints } from '../src/mi/reference.js';
+import { addNoise, Xoshiro128 } from '../src/mi/noise.js';
+import { gaussianPairs, goldenCases, readGoldenNpy, seededData, tiedData } from './mi-fixtures.js';
+
+function kernelPoints(kernel: KsgKernel, x: Matrix, y: Matrix, k: number, chunks = 3) {
+  kernel.prepare(x, y, { n: x.n, dx: x.d, dy: y.d, k, slots: chunks });
+  for (let c = 0; c < chunks; c++) kernel.query(Math.floor((c * x.n) / chunks), Math.floor(((c + 1) * x.n) / chunks), c);
+  return kernel.results();
+}
+
+describe('WASM kernel', () => {
+  const kernel = new KsgKernel();
+  const cases: [string, () => { x: Matrix; y: Matrix }, number][] = [
+    ['continuous 1+1 dims', () => seededData(300, 1, 1, 1), 3],
+    ['continuous 5+3 dims, k=1', () => seededData(400, 5, 3, 2), 1],
+    ['continuous 16+16 dims, k=5', () => seededData(700, 16, 16, 3), 5],
+    ['continuous 33+7 dims (odd, not a multiple of 4)', () => seededData(500, 33, 7, 4), 3],
+    ['ties on a coarse grid 2+2 dims', () => tiedData(600, 2, 2, 2, 5), 3],
+    ['many exact duplicates 1+1 dims', () => tiedData(500, 1, 1, 1, 6), 4],
+    ['ties 9+9 dims', () => tiedData(400, 9, 9, 3, 7), 2],
+    ['tiny N = k + 1', () => seededData(4, 2, 2, 8), 3],
+    ['k large (k = 50)', () => seededData(200, 3, 3, 9), 50],
+    ['float64 data, 3 Gaussian pairs', () => gaussianPairs(600, 3, 0.7, 10), 3],
+    ['large coordinates (x 1e6) and tiny (x 1e-30)', () => {
+      const { x, y } = seededData(400, 3, 2, 14);
+      return { x: { ...x, data: x.data.map((v) => v * 1e6) }, y: { ...y, data: y.data.map((v) => v * 1e-30) } };
+    }, 3],
+  ];
+  for (const [name, make, k] of cases) {
+    it(`equals the reference point by point: ${name}`, () => {
+      const { x, y } = make();
+      const want = referencePoints(x, y, k);
+      const got = kernelPoints(kernel, x, y, k);
+      expect(Array.from(got.eps)).toEqual(Array.from(want.eps));
+      expect(Array.from(got.nx)).toEqual(Array.from(want.nx));
+      expect(Array.from(got.ny)).toEqual(Array.from(want.ny));
+    });
+  }
+
+  it('with noise equals the reference on the same noisy float64 data (x first, then y, one generator)', () => {
+    const { x, y } = tiedData(500, 3, 2, 2, 15);
+    const rng = new Xoshiro128(99);
+    const xn = { ...x, data: addNoise(x.data, 1e-10, rng) };
+    const yn = { ...y, data: addNoise(y.data, 1e-10, rng) };
+    const want = referencePoints(xn, yn, 3);
+    kernel.prepare(x, y, { n: x.n, dx: x.d, dy: y.d, k: 3, slots: 1, noise: 1e-10, seed: 99 });
+    kernel.query(0, x.n, 0);
+    const got = kernel.results();
+    expect(Array.from(got.eps)).toEqual(Array.from(want.eps));
+    expect(Array.from(got.nx)).toEqual(Array.from(want.nx));
+    expect(Array.from(got.ny)).toEqual(Array.from(want.ny));
+    expect(want.eps.every((e) => e > 0)).toBe(true);
+  });
+
+  for (const c of goldenCases()) {
+    it(`reproduces c_f64_bits on golden ${c.name}`, () => {
+      const x = readGoldenNpy(c.x);
+      const y = readGoldenNpy(c.y);
+      const got = kernelPoints(kernel, x, y, c.k, 4);
+      const bits = miFromCounts(got.nx, got.ny, c.k) / Math.LN2;
+      expect(Math.abs(bits - c.c_f64_bits) / Math.abs(c.c_f64_bits)).toBeLessThan(1e-9);
+      expect(got.eps.filter((e) => e === 0).length).toBe(c.c_zero_eps_points);
+    });
+  }
+});

@@ -1,0 +1,145 @@
+// `reproduce` end to end through the built CLI (dist/cli.js; `npm test` builds first). Most tests use
+// test/fixtures/fake-train.mjs in place of `train` (INFOFLOW_CLI), which follows the run-directory contract
+// with synthetic metrics; the last one uses the real `train` when it is built.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { FIG5_PLAN, fig5Runs } from '../src/figures/fig5.js';
+import { PRESET_SIZE, runName } from '../src/figures/hodas.js';
+
+const root = resolve(import.meta.dirname, '..');
+const cli = join(root, 'dist', 'cli.js');
+const fake = join(root, 'test', 'fixtures', 'fake-train.mjs');
+const tmp = mkdtempSync(join(tmpdir(), 'infoflow-reproduce-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+function reproduce(args: string[], env: Record<string, string> = {}, useFake = true) {
+  const r = spawnSync(process.execPath, [cli, 'reproduce', ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, ...(useFake ? { INFOFLOW_CLI: fake } : {}), ...env },
+    timeout: 110_000,
+  });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+const events = (stdout: string) => stdout.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+
+interface DataRow { run: string; panel: string; series: string; epoch: number; mi: number | null; valError: number }
+
+function checkFigure5(dir: string, epochs: number): void {
+  for (const f of ['figure-5.svg', 'figure-5.png', 'figure-5a.png', 'figure-5b.png', 'data.csv', 'data.json', 'verdicts.md']) {
+    expect(existsSync(join(dir, f)), f).toBe(true);
+  }
+  const rows = JSON.parse(readFileSync(join(dir, 'data.json'), 'utf8')) as DataRow[];
+  const runs = fig5Runs('quick');
+  // a row per run (per panel it appears in) per epoch, epoch 0 included, each epoch once
+  expect(rows).toHaveLength(runs.length * (epochs + 1));
+  for (const r of runs) {
+    const epochsOf = rows.filter((row) => row.run === runName(r) && row.panel === r.panel).map((row) => row.epoch);
+    expect(epochsOf).toEqual(Array.from({ length: epochs + 1 }, (_, i) => i));
+  }
+  expect(readFileSync(join(dir, 'data.csv'), 'utf8').trim().split('\n')).toHaveLength(rows.length + 1);
+  const verdicts = readFileSync(join(dir, 'verdicts.md'), 'utf8');
+  expect(verdicts).toContain('ResNet MI rises, peaks, then falls');
+  expect(verdicts).toMatch(/Supported: \d of 5/);
+}
+
+describe('reproduce (with a stand-in for train)', () => {
+  const epochs = PRESET_SIZE.quick.epochs;
+
+  it('--figure 5 --quick writes the figure, the data (a row per run per epoch) and the verdicts', () => {
+    const out = join(tmp, 'a');
+    const r = reproduce(['--figure', '5', '--quick', '--out', out, '--jobs', '2']);
+    expect(r.stderr).not.toContain('FAILED');
+    expect(r.code).toBe(0);
+    checkFigure5(join(out, 'figure-5'), epochs);
+    // the Res run at the panel-B width is shared by both panels: trained once
+    expect(readdirSync(join(out, 'figure-5', 'runs'))).toHaveLength(new Set(fig5Runs('quick').map(runName)).size);
+    expect(r.stdout).toContain('[yes] ResNet MI rises, peaks, then falls');
+
+    // again: every run is finished, nothing runs, the figure is redrawn
+    const again = reproduce(['--figure', '5', '--quick', '--out', out, '--json']);
+    expect(again.code).toBe(0);
+    const ev = events(again.stdout);
+    expect(ev.filter((e) => e.event === 'run-end').every((e) => e.status === 'skipped')).toBe(true);
+    expect(ev.some((e) => e.event === 'run-start')).toBe(false);
+    expect(ev.at(-1)?.event).toBe('figure-done');
+  });
+
+  it('a killed run resumes where it stopped: no epoch lost or repeated', () => {
+    const out = join(tmp, 'b');
+    const first = reproduce(['--figure', '5', '--quick', '--out', out, '--json'], { FAKE_TRAIN_STOP_AFTER: '2' });
+    expect(first.code).toBe(1);
+    expect(first.stderr).toMatch(/run\(s\) failed.*run the same command again to resume/);
+    const ev = events(first.stdout);
+    expect(ev.filter((e) => e.event === 'epoch')).toHaveLength(new Set(fig5Runs('quick').map(runName)).size * 3);
+    const second = reproduce(['--figure', '5', '--quick', '--out', out, '--json']);
+    expect(second.code).toBe(0);
+    const starts = events(second.stdout).filter((e) => e.event === 'run-start');
+    expect(starts.length).toBeGreaterThan(0);
+    expect(starts.every((e) => e.doneEpochs === 3)).toBe(true);
+    checkFigure5(join(out, 'figure-5'), epochs);
+  });
+
+  it('a failed run: its last error line is reported, the others finish, the figure is drawn, exit 1', () => {
+    const out = join(tmp, 'c');
+    const r = reproduce(['--figure', '5', '--quick', '--out', out], { FAKE_TRAIN_FAIL_WIDTH: String(FIG5_PLAN.quick.widths[0]) });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('synthetic failure for the test');
+    expect(r.stderr.trim().split('\n').at(-1)).toMatch(/^infoflow: 1 run\(s\) failed \(first: residual-w8/);
+    expect(existsSync(join(out, 'figure-5', 'figure-5.png'))).toBe(true);
+    expect(readFileSync(join(out, 'figure-5', 'verdicts.md'), 'utf8')).toContain('Failed runs');
+  });
+
+  it('refuses a figure folder made with another preset unless --force', () => {
+    const out = join(tmp, 'd');
+    expect(reproduce(['--figure', '5', '--quick', '--out', out, '--quiet']).code).toBe(0);
+    const manifest = join(out, 'figure-5', 'figure.json');
+    const m = JSON.parse(readFileSync(manifest, 'utf8'));
+    m.preset = 'default';
+    writeFileSync(manifest, JSON.stringify(m));
+    const refused = reproduce(['--figure', '5', '--quick', '--out', out]);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/^infoflow: .*figure-5: was made with another configuration.*--force/);
+    expect(existsSync(join(out, 'figure-5', 'runs', 'mlp-w16-d5-s0', 'done.json'))).toBe(true);
+    expect(reproduce(['--figure', '5', '--quick', '--out', out, '--force', '--quiet']).code).toBe(0);
+  });
+
+  it('bad input: one line, exit 2', () => {
+    const file = join(tmp, 'file');
+    writeFileSync(file, 'x');
+    const cases: [string[], RegExp][] = [
+      [['--figure', '7'], /unknown figure '7'; known figures: 4, 5/],
+      [['--quick'], /--figure: required/],
+      [['--figure', '5', '--quick', '--full'], /--quick\/--full/],
+      [['--figure', '5', '--jobs', 'x'], /--jobs: must be an integer/],
+      [['--figure', '5', '--jobs', '0'], /--jobs: must be an integer/],
+      [['--figure', '5', '--backend', 'gpu9'], /--backend: unknown backend/],
+      [['--figure', '5', '--out', join(file, 'sub')], /--out: cannot create or write the folder/],
+    ];
+    for (const [args, msg] of cases) {
+      const r = reproduce(args);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr).toMatch(msg);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    }
+  });
+});
+
+const trainHelp = spawnSync(process.execPath, [cli, 'train', '--help'], { encoding: 'utf8' });
+const trainBuilt = trainHelp.status === 0 && trainHelp.stdout.includes('--limit-train');
+
+describe.skipIf(!trainBuilt)('reproduce with the real train', () => {
+  it('--figure 5 --quick end to end', () => {
+    const out = join(tmp, 'real');
+    const r = reproduce(['--figure', '5', '--quick', '--out', out, '--backend', 'wasm'], {}, false);
+    expect(r.stderr).not.toContain('FAILED');
+    expect(r.code).toBe(0);
+    checkFigure5(join(out, 'figure-5'), PRESET_SIZE.quick.epochs);
+    const rows = JSON.parse(readFileSync(join(out, 'figure-5', 'data.json'), 'utf8')) as DataRow[];
+    expect(rows.every((row) => row.valError >= 0 && row.valError <= 1)).toBe(true);
+    expect(rows.filter((row) => row.mi !== null && Number.isFinite(row.mi)).length).toBeGreaterThan(0);
+  }, 120_000);
+});
