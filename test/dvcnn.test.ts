@@ -239,6 +239,61 @@ describe('hand-written backward pass', () => {
   });
 });
 
+describe('centred parametrisation', () => {
+  it('setCenters keeps the function; its gradients match central differences of the same function in the centred parameters', () => {
+    const cfg = config({ width: 6, depth: 3, activation: 'sigmoid', classes: 3 });
+    const m = new Dvcnn(cfg);
+    randomize(m, 21, 0.8);
+    const n = 4;
+    const x = gaussian(new Xoshiro128(22), n * 6, 1);
+    const xt = tf.tensor2d(x, [n, 6]);
+    const before = tf.tidy(() => m.logits(xt).dataSync() as Float32Array);
+    const rng = new Xoshiro128(23);
+    const centers = Array.from({ length: 4 }, () => gaussian(rng, 6, 3));
+    m.setCenters(centers, true);
+    const after = tf.tidy(() => m.logits(xt).dataSync() as Float32Array);
+    for (let k = 0; k < before.length; k++) expect(after[k]).toBeCloseTo(before[k], 4);
+    expect(m.getCenters()![2]).toEqual(centers[2]);
+    // the reference in the centred parameters: effective bias = b - c (A * M), output bias = b_out - c_L W
+    const w = m.weights();
+    const labels = [0, 2, 1, 2];
+    const refLoss = (ww: DvcnnWeights): number => {
+      const b = ww.b.map((bl, l) => Float64Array.from(bl, (v, i) => v - centers[l].reduce((s, c, j) => s + c * ww.a[l][j * 6 + i] * maskValues(6, l % 2 === 0 ? 'upper' : 'lower')[j * 6 + i], 0)));
+      let total = 0;
+      for (let r = 0; r < n; r++) {
+        const h = referenceForward(cfg, { a: ww.a, b: b as unknown as Float32Array[] }, x.subarray(r * 6, (r + 1) * 6)).y;
+        const logits = [0, 1, 2].map((c) => ww.outB[c] + h.reduce((s, v, j) => s + (v - centers[3][j]) * ww.outW[j * 3 + c], 0));
+        const mx = Math.max(...logits);
+        const lse = mx + Math.log(logits.reduce((s, v) => s + Math.exp(v - mx), 0));
+        total += lse - logits[labels[r]];
+      }
+      return total / n;
+    };
+    const grads = new Map<number, Float32Array>();
+    const oneHot = tf.oneHot(tf.tensor1d(labels, 'int32'), 3) as tf.Tensor2D;
+    const loss = m.step(xt, oneHot, { onGrad: (l, dA) => grads.set(l, dA.dataSync() as Float32Array) });
+    expect(loss).toBeCloseTo(refLoss(w), 3);
+    const eps = 1e-5;
+    for (const [layer, j, i] of [[0, 0, 3], [1, 4, 1], [2, 1, 4]] as const) {
+      const k = j * 6 + i;
+      const plus = { ...w, a: w.a.map((v) => Float64Array.from(v) as unknown as Float32Array) };
+      const minus = { ...w, a: w.a.map((v) => Float64Array.from(v) as unknown as Float32Array) };
+      plus.a[layer][k] += eps;
+      minus.a[layer][k] -= eps;
+      const numeric = (refLoss(plus) - refLoss(minus)) / (2 * eps);
+      expect(Math.abs(grads.get(layer)![k] - numeric)).toBeLessThan(1e-3 + 1e-2 * Math.abs(numeric));
+    }
+    const plus = { ...w, outW: Float64Array.from(w.outW) as unknown as Float32Array };
+    const minus = { ...w, outW: Float64Array.from(w.outW) as unknown as Float32Array };
+    plus.outW[4] += eps;
+    minus.outW[4] -= eps;
+    expect(grads.get(3)![4]).toBeCloseTo((refLoss(plus) - refLoss(minus)) / (2 * eps), 3);
+    xt.dispose();
+    oneHot.dispose();
+    m.dispose();
+  });
+});
+
 describe('bad configurations', () => {
   const base = config({});
   const message = (fn: () => unknown): string => {

@@ -68,20 +68,30 @@ describe('reproduce --figure vc1|vc2|vc3 --quick', () => {
     expect(figureComplete(r2.dir, 'vc2')).toBe(true);
     expect(readFileSync(join(r2.dir, 'figure-vc2.png')).subarray(1, 4).toString()).toBe('PNG');
     const data = JSON.parse(readFileSync(join(r2.dir, 'data.json'), 'utf8')) as { rows: unknown[] };
-    // 12 layers x 2 phases x 2 quantities
-    expect(data.rows.length).toBe(48);
+    // 12 layers x 3 phases (before, after, after the uncentred control) x 2 quantities
+    expect(data.rows.length).toBe(72);
     expect(r2.verdicts.length).toBe(3);
     // the untrained quick net drifts: the claim is computed as supported
     expect(r2.verdicts[0].supported).toBe(true);
-    const run = join(r2.dir, 'runs', 'dvcnn-sigmoid-b-2-d12');
+    const run = join(r2.dir, 'runs', 'dvcnn-sigmoid-b-2-d12-centred');
     for (const f of ['config.json', 'metrics.jsonl', 'metrics.csv', 'done.json', 'layer-stats-epoch-0.json']) expect(existsSync(join(run, f))).toBe(true);
     expect(readFileSync(join(run, 'metrics.jsonl'), 'utf8').trim().split('\n').length).toBe(3);
 
     const events3: string[] = [];
     const r3 = await runVcFigure('vc3', ctx(notes, events3));
-    expect(events3).toEqual(['skipped dvcnn-sigmoid-b-2-d12']);
+    expect(events3).toEqual(['skipped dvcnn-sigmoid-b-2-d12-centred', 'skipped dvcnn-sigmoid-b-2-d12-plain']);
+    expect(r3.verdicts[0].evidence).toMatch(/control, plain SGD without centring/);
     expect(figureComplete(r3.dir, 'vc3')).toBe(true);
     expect(readFileSync(join(r3.dir, 'verdicts.md'), 'utf8')).toMatch(/trained nets push most non-linearities to zero \| \*\*(yes|no|inconclusive)\*\*/);
+  });
+
+  it('--force trains a finished run again from scratch (not from its last checkpoint)', async () => {
+    const seen: number[] = [];
+    const c = ctx([], []);
+    const progress = { ...c.progress, epoch: (run: string, row: { epoch: number }) => void (run.endsWith('-centred') && seen.push(row.epoch)) };
+    const r = await runVcFigure('vc2', { ...c, force: true, progress });
+    expect(r.failed).toEqual([]);
+    expect(seen).toEqual([0, 1, 2]);
   });
 
   it('vc1 trains every quick depth and plots them', async () => {
@@ -93,6 +103,17 @@ describe('reproduce --figure vc1|vc2|vc3 --quick', () => {
     const csv = readFileSync(join(r.dir, 'data.csv'), 'utf8').trim().split('\n');
     expect(csv[0]).toBe('depth,epoch,trainError,trainLoss,valError');
     expect(csv.length).toBe(1 + VC1_DEPTHS.quick.length * 3);
+  });
+
+  it('vc1 with --jobs 2 trains its depths in child processes, with the same numbers as one after the other', async () => {
+    if (!existsSync(resolve('dist/vc/child.js'))) throw new Error('dist/vc/child.js missing: run npm run build (npm test does)');
+    const events: string[] = [];
+    const parallel = join(out, 'jobs2');
+    const r = await runVcFigure('vc1', { ...ctx([], events), jobs: 2, outDir: parallel });
+    expect(r.failed).toEqual([]);
+    expect(events.filter((e) => e.startsWith('done')).length).toBe(VC1_DEPTHS.quick.length);
+    const rows = (dir: string) => (JSON.parse(readFileSync(join(dir, 'data.json'), 'utf8')) as { rows: unknown[] }).rows;
+    expect(rows(r.dir)).toEqual(rows(join(out, 'figure-vc1')));
   });
 
   it('the CLI runs reproduce --figure vc2 --quick end to end', () => {

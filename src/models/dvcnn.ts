@@ -142,6 +142,16 @@ export interface DvcnnWeights {
   outB: Float32Array;
 }
 
+export interface StepOptions {
+  /** SGD learning rate; without it the step only computes gradients */
+  lr?: number;
+  /** per-layer factor on lr, index = layer (depth = the output layer) */
+  lrScale?: ArrayLike<number>;
+  /** clip each layer's gradient (dA and db together) to this L2 norm before its update */
+  clipNorm?: number;
+  onGrad?: (layer: number, dA: tf.Tensor2D, db: tf.Tensor1D, dx: tf.Tensor2D) => void;
+}
+
 export class Dvcnn {
   readonly config: DvcnnConfig;
   readonly warnings: string[];
@@ -150,6 +160,8 @@ export class Dvcnn {
   readonly outW: tf.Variable;
   readonly outB: tf.Variable;
   private readonly masks: Record<Orientation, tf.Tensor2D>;
+  /** fixed centres c_l of each layer's input (index depth = the output layer's); none: c_l = 0 */
+  private centers: tf.Tensor1D[] | undefined;
 
   constructor(config: DvcnnConfig, inputWidth?: number) {
     this.warnings = validateDvcnnConfig(config, inputWidth);
@@ -179,9 +191,40 @@ export class Dvcnn {
     return this.masks[orientationOf(this.config.triangle, layer)];
   }
 
+  /**
+   * Centred parametrisation (Schraudolph 1998; LeCun et al. 1998, Efficient BackProp 4.3): layer l computes
+   * z = (x - c_l)(A * M) + b and the output layer (h - c_L) W + b_out, with fixed centres c_l (the mean of each
+   * layer's input over training images). This is the same function class (c_l (A * M) folds into the bias)
+   * and the same Jacobian, so volume conservation is untouched; what changes is SGD's conditioning: the weight
+   * gradient (x - c)^T dz no longer carries the drifted mean (~37 on every unit at layer 100), whose curvature
+   * made plain SGD jump. With `keepFunction` the biases are shifted by c_l (A * M) (and b_out by c_L W) so the
+   * network computes exactly what it computed before; a checkpoint restore passes false.
+   */
+  setCenters(centers: Float32Array[], keepFunction: boolean): void {
+    if (centers.length !== this.config.depth + 1) throw new Error(`setCenters needs depth + 1 = ${this.config.depth + 1} vectors; got ${centers.length}`);
+    this.centers?.forEach((c) => c.dispose());
+    this.centers = centers.map((c) => tf.keep(tf.tensor1d(c)));
+    if (!keepFunction) return;
+    for (let l = 0; l < this.config.depth; l++) {
+      this.b[l].assign(tf.tidy(() => tf.add(this.b[l], tf.squeeze(tf.matMul(tf.reshape(this.centers![l], [1, -1]), tf.mul(this.a[l], this.mask(l)))))));
+    }
+    const cL = this.centers[this.config.depth];
+    this.outB.assign(tf.tidy(() => tf.add(this.outB, tf.squeeze(tf.matMul(tf.reshape(cL, [1, -1]), this.outW)))));
+  }
+
+  /** The centres as plain numbers (checkpoints); undefined when the net is not centred. */
+  getCenters(): Float32Array[] | undefined {
+    return this.centers?.map((c) => c.dataSync() as Float32Array);
+  }
+
+  /** x - c_l, or x itself when the net is not centred. */
+  private centered(l: number, x: tf.Tensor2D): tf.Tensor2D {
+    return this.centers ? (tf.sub(x, this.centers[l]) as tf.Tensor2D) : x;
+  }
+
   /** One volume-conserving layer: returns [f, y]. */
   layer(l: number, x: tf.Tensor2D): [tf.Tensor2D, tf.Tensor2D] {
-    const z = tf.add(tf.matMul(x, tf.mul(this.a[l], this.mask(l))), this.b[l]);
+    const z = tf.add(tf.matMul(this.centered(l, x), tf.mul(this.a[l], this.mask(l))), this.b[l]);
     const f = applyActivation(this.config.activation, z) as tf.Tensor2D;
     return [f, tf.add(x, f)];
   }
@@ -201,7 +244,7 @@ export class Dvcnn {
   }
 
   logits(x: tf.Tensor2D): tf.Tensor2D {
-    return tf.add(tf.matMul(this.hidden(x), this.outW), this.outB);
+    return tf.add(tf.matMul(this.centered(this.config.depth, this.hidden(x)), this.outW), this.outB);
   }
 
   /** Mean softmax cross-entropy of a batch (labels as one-hot n x classes); forward only. */
@@ -218,8 +261,15 @@ export class Dvcnn {
    * layer is updated by SGD as soon as its gradient is known (the old weights carry g down first), so the
    * full gradient is never held at once. Returns the batch's mean loss before the update.
    */
-  step(x: tf.Tensor2D, oneHot: tf.Tensor2D, opts: { lr?: number; onGrad?: (layer: number, dA: tf.Tensor2D, db: tf.Tensor1D, dx: tf.Tensor2D) => void } = {}): number {
-    const { lr, onGrad } = opts;
+  step(x: tf.Tensor2D, oneHot: tf.Tensor2D, opts: StepOptions = {}): number {
+    const { lr, onGrad, lrScale, clipNorm } = opts;
+    const rate = (layer: number) => (lr ?? 0) * (lrScale ? lrScale[layer] : 1);
+    // per-layer clipping: the layer's (dA, db) is scaled to norm <= clipNorm before the update
+    const clip = (dA: tf.Tensor, db: tf.Tensor): number => {
+      if (clipNorm === undefined) return 1;
+      const norm = Math.sqrt((tf.add(tf.sum(tf.square(dA)), tf.sum(tf.square(db))).dataSync() as Float32Array)[0]);
+      return norm > clipNorm ? clipNorm / norm : 1;
+    };
     const act = this.config.activation;
     const inputs: tf.Tensor2D[] = [];
     const fs: tf.Tensor2D[] = [];
@@ -237,18 +287,20 @@ export class Dvcnn {
       const hL = h;
       let lossT: tf.Scalar;
       [g, lossT] = tf.tidy((): [tf.Tensor2D, tf.Scalar] => {
-        const logits = tf.add(tf.matMul(hL, this.outW), this.outB) as tf.Tensor2D;
+        const hc = this.centered(this.config.depth, hL);
+        const logits = tf.add(tf.matMul(hc, this.outW), this.outB) as tf.Tensor2D;
         const logp = tf.logSoftmax(logits);
         const ls = tf.neg(tf.div(tf.sum(tf.mul(oneHot, logp)), n)) as tf.Scalar;
         // d loss / d logits = (softmax - onehot) / n
         const dLogits = tf.div(tf.sub(tf.exp(logp), oneHot), n) as tf.Tensor2D;
-        const dW = tf.matMul(hL, dLogits, true, false) as tf.Tensor2D;
+        const dW = tf.matMul(hc, dLogits, true, false) as tf.Tensor2D;
         const db = tf.sum(dLogits, 0) as tf.Tensor1D;
         const gh = tf.matMul(dLogits, this.outW, false, true) as tf.Tensor2D;
         onGrad?.(this.config.depth, dW, db, gh);
         if (lr !== undefined) {
-          this.outW.assign(tf.sub(this.outW, tf.mul(dW, lr)));
-          this.outB.assign(tf.sub(this.outB, tf.mul(db, lr)));
+          const r = rate(this.config.depth) * clip(dW, db);
+          this.outW.assign(tf.sub(this.outW, tf.mul(dW, r)));
+          this.outB.assign(tf.sub(this.outB, tf.mul(db, r)));
         }
         return [gh, ls];
       });
@@ -262,13 +314,14 @@ export class Dvcnn {
           const fp = act === 'sigmoid' ? tf.mul(f, tf.sub(1, f)) : act === 'tanh' ? tf.sub(1, tf.square(f)) : tf.cast(tf.greater(f, 0), 'float32');
           const dz = tf.mul(gOld, fp) as tf.Tensor2D;
           const w = tf.mul(this.a[l], this.mask(l)) as tf.Tensor2D;
-          const dA = tf.mul(tf.matMul(inputs[l], dz, true, false), this.mask(l)) as tf.Tensor2D;
+          const dA = tf.mul(tf.matMul(this.centered(l, inputs[l]), dz, true, false), this.mask(l)) as tf.Tensor2D;
           const db = tf.sum(dz, 0) as tf.Tensor1D;
           const gNew = tf.add(gOld, tf.matMul(dz, w, false, true)) as tf.Tensor2D;
           onGrad?.(l, dA, db, gNew);
           if (lr !== undefined) {
-            this.a[l].assign(tf.sub(this.a[l], tf.mul(dA, lr)));
-            this.b[l].assign(tf.sub(this.b[l], tf.mul(db, lr)));
+            const r = rate(l) * clip(dA, db);
+            this.a[l].assign(tf.sub(this.a[l], tf.mul(dA, r)));
+            this.b[l].assign(tf.sub(this.b[l], tf.mul(db, r)));
           }
           return gNew;
         });
@@ -308,6 +361,7 @@ export class Dvcnn {
 
   dispose(): void {
     for (const v of this.variables()) v.dispose();
+    this.centers?.forEach((c) => c.dispose());
     this.masks.upper.dispose();
     this.masks.lower.dispose();
   }
