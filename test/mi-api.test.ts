@@ -3,7 +3,7 @@ import { InfoflowError } from '../src/errors.js';
 import { MIEstimator, mutualInformation } from '../src/mi/index.js';
 import { Xoshiro128 } from '../src/mi/noise.js';
 import { referenceMI } from '../src/mi/reference.js';
-import { gaussianPairs, goldenCases, readGoldenNpy, seededData } from './mi-fixtures.js';
+import { gaussianPairs, goldenCases, readGoldenNpy, seededData, tiedData } from './mi-fixtures.js';
 
 const asInput = (m: { data: Float32Array | Float64Array; n: number; d: number }) => ({ data: m.data, shape: [m.n, m.d] });
 
@@ -26,6 +26,16 @@ describe('mutualInformation', () => {
     expect(r1.nats).toBe(ref.nats);
     expect(r1.units).toBe('bits');
     expect(r1.mi).toBeCloseTo(ref.nats / Math.LN2, 12);
+  });
+
+  it('gives the same bits whatever the worker count on tied and duplicated points, equal to the reference', async () => {
+    // N = 2503 (odd, ragged leaves): above POOL_MIN_N, so the k-NN and the counts run on the pool
+    const { x, y } = tiedData(2503, 3, 1, 3, 31);
+    const ref = referenceMI(x, y, 2);
+    for (const est of [est1, est2, est3]) {
+      const r = await est.estimate(asInput(x), asInput(y), { k: 2 });
+      expect(r.nats).toBe(ref.nats);
+    }
   });
 
   it('matches c_f64_bits on every golden case through the pool', async () => {

@@ -7,7 +7,11 @@ import { gaussianPairs, goldenCases, readGoldenNpy, seededData, tiedData } from 
 
 function kernelPoints(kernel: KsgKernel, x: Matrix, y: Matrix, k: number, chunks = 3) {
   kernel.prepare(x, y, { n: x.n, dx: x.d, dy: y.d, k, slots: chunks });
-  for (let c = 0; c < chunks; c++) kernel.query(Math.floor((c * x.n) / chunks), Math.floor(((c + 1) * x.n) / chunks), c);
+  const range = (c: number): [number, number] => [Math.floor((c * x.n) / chunks), Math.floor(((c + 1) * x.n) / chunks)];
+  for (let c = 0; c < chunks; c++) kernel.knn(...range(c), c);
+  kernel.countPrep();
+  // the counts' chunks in reverse: a pair's count lands in the same place whichever chunk owns it
+  for (let c = chunks - 1; c >= 0; c--) kernel.count(...range(c), c);
   return kernel.results();
 }
 
@@ -40,6 +44,40 @@ describe('WASM kernel', () => {
     });
   }
 
+  // the counts scan each pair once, from the leaf that owns it (the next half of the leaves, cyclically), in
+  // blocks of one leaf's queries: every leaf count (1, 2, 3 to 32 leaves, ragged last leaves) and chunks that cut
+  // leaves must give the reference's counts
+  const shapes: [string, () => { x: Matrix; y: Matrix }, number, number[]][] = [
+    ['N = 2, k = 1 (one leaf)', () => seededData(2, 1, 1, 20), 1, [1, 2]],
+    ['N = 64, one full leaf', () => seededData(64, 3, 2, 21), 3, [1, 5]],
+    ['N = 65, two leaves', () => seededData(65, 2, 3, 22), 3, [1, 2, 7]],
+    ['N = 129, four leaves (32 and 33 points)', () => seededData(129, 4, 4, 23), 2, [1, 3, 10]],
+    ['N = 1001 (odd), 16 ragged leaves', () => seededData(1001, 5, 2, 24), 3, [1, 7, 13]],
+    ['N = 2049, 64 leaves of 32 or 33', () => seededData(2049, 3, 3, 25), 4, [1, 9]],
+    ['1-D x and y with ties and duplicates', () => tiedData(999, 1, 1, 1, 26), 3, [1, 6]],
+    ['duplicated joint points (eps = 0) among distinct ones', () => {
+      const { x, y } = seededData(300, 2, 2, 27);
+      // rows 150.. repeat rows 0..: every such point has a zero-distance twin
+      for (let i = 150; i < 300; i++) {
+        x.data.copyWithin(i * 2, (i - 150) * 2, (i - 150) * 2 + 2);
+        y.data.copyWithin(i * 2, (i - 150) * 2, (i - 150) * 2 + 2);
+      }
+      return { x, y };
+    }, 1, [1, 4]],
+  ];
+  for (const [name, make, k, chunkings] of shapes) {
+    it(`equals the reference point by point in any chunking: ${name}`, () => {
+      const { x, y } = make();
+      const want = referencePoints(x, y, k);
+      for (const chunks of chunkings) {
+        const got = kernelPoints(kernel, x, y, k, chunks);
+        expect(Array.from(got.eps)).toEqual(Array.from(want.eps));
+        expect(Array.from(got.nx)).toEqual(Array.from(want.nx));
+        expect(Array.from(got.ny)).toEqual(Array.from(want.ny));
+      }
+    });
+  }
+
   it('with noise equals the reference on the same noisy float64 data (x first, then y, one generator)', () => {
     const { x, y } = tiedData(500, 3, 2, 2, 15);
     const rng = new Xoshiro128(99);
@@ -47,7 +85,9 @@ describe('WASM kernel', () => {
     const yn = { ...y, data: addNoise(y.data, 1e-10, rng) };
     const want = referencePoints(xn, yn, 3);
     kernel.prepare(x, y, { n: x.n, dx: x.d, dy: y.d, k: 3, slots: 1, noise: 1e-10, seed: 99 });
-    kernel.query(0, x.n, 0);
+    kernel.knn(0, x.n, 0);
+    kernel.countPrep();
+    kernel.count(0, x.n, 0);
     const got = kernel.results();
     expect(Array.from(got.eps)).toEqual(Array.from(want.eps));
     expect(Array.from(got.nx)).toEqual(Array.from(want.nx));

@@ -93,6 +93,25 @@ describe('reproduce (with a stand-in for train)', () => {
     expect(readFileSync(join(out, 'figure-5', 'verdicts.md'), 'utf8')).toContain('Failed runs');
   });
 
+  it('a stalled run is killed after --stall-minutes and reported with its last lines; the others finish; a re-run resumes it', () => {
+    const out = join(tmp, 'stall');
+    const width = String(FIG5_PLAN.quick.widths[0]);
+    const t0 = Date.now();
+    const r = reproduce(['--figure', '5', '--quick', '--out', out, '--jobs', '2', '--stall-minutes', '0.05'], { FAKE_TRAIN_HANG_WIDTH: width });
+    expect(Date.now() - t0).toBeLessThan(60_000);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/FAILED: no progress for 3 s since epoch 0: killed .*its last stderr lines: fake: waiting for the MI worker/);
+    expect(r.stderr.trim().split('\n').at(-1)).toMatch(new RegExp(`^infoflow: 1 run\\(s\\) failed \\(first: residual-w${width}-d5-s0: no progress`));
+    // the other runs finished
+    const runs = readdirSync(join(out, 'figure-5', 'runs'));
+    expect(runs.filter((d) => existsSync(join(out, 'figure-5', 'runs', d, 'done.json')))).toHaveLength(runs.length - 1);
+    const again = reproduce(['--figure', '5', '--quick', '--out', out, '--json', '--stall-minutes', '0.05']);
+    expect(again.code).toBe(0);
+    const starts = events(again.stdout).filter((e) => e.event === 'run-start');
+    expect(starts).toEqual([{ event: 'run-start', run: `residual-w${width}-d5-s0`, totalEpochs: epochs + 1, doneEpochs: 1 }]);
+    checkFigure5(join(out, 'figure-5'), epochs);
+  });
+
   it('refuses a figure folder made with another preset unless --force', () => {
     const out = join(tmp, 'd');
     expect(reproduce(['--figure', '5', '--quick', '--out', out, '--quiet']).code).toBe(0);
@@ -117,6 +136,8 @@ describe('reproduce (with a stand-in for train)', () => {
       [['--figure', '5', '--jobs', 'x'], /--jobs: must be an integer/],
       [['--figure', '5', '--jobs', '0'], /--jobs: must be an integer/],
       [['--figure', '5', '--backend', 'gpu9'], /--backend: unknown backend/],
+      [['--figure', '5', '--stall-minutes', 'soon'], /--stall-minutes: must be a number of minutes/],
+      [['--figure', '5', '--stall-minutes', '-1'], /--stall-minutes: must be a number of minutes/],
       [['--figure', '5', '--out', join(file, 'sub')], /--out: cannot create or write the folder/],
     ];
     for (const [args, msg] of cases) {

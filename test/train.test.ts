@@ -7,7 +7,7 @@ import { createRequire } from 'node:module';
 import { initBackend } from '../src/backend.js';
 import { InfoflowError } from '../src/errors.js';
 import { readNpy } from '../src/npy/index.js';
-import { trainRun } from '../src/train/index.js';
+import { trainRun, withLoadTimeout } from '../src/train/index.js';
 
 const root = mkdtempSync(join(tmpdir(), 'infoflow-train-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -30,6 +30,17 @@ function installed(pkg: string): boolean {
     return false;
   }
 }
+
+describe('loading never hangs', () => {
+  it('a backend or worker pool that never loads fails with one line after the limit', async () => {
+    const never = new Promise<number>(() => {});
+    const err = await withLoadTimeout(never, 'the MI estimator (src/mi/)', 0.05).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(InfoflowError);
+    expect((err as Error).message).toMatch(/MI estimator.*did not load within 0.05 s/);
+    expect((err as Error).message).not.toContain('\n');
+    expect(await withLoadTimeout(Promise.resolve(7), 'x', 0.05)).toBe(7);
+  });
+});
 
 describe('backend selection', () => {
   it.skipIf(installed('@tensorflow/tfjs-node') || installed('@tensorflow/tfjs-node-gpu'))('auto falls back to wasm and says why', async () => {

@@ -25,6 +25,7 @@ export interface ReproduceOptions {
   force?: boolean;
   quiet?: boolean;
   json?: boolean;
+  stallMinutes?: string;
 }
 
 export interface ResolvedReproduce {
@@ -36,6 +37,8 @@ export interface ResolvedReproduce {
   force: boolean;
   quiet: boolean;
   json: boolean;
+  /** undefined: the preset's default (DEFAULT_STALL_SECONDS) */
+  stallSeconds?: number;
 }
 
 /** Checks every option and the output folder; throws a usage or io error naming the option. */
@@ -53,6 +56,14 @@ export function resolveReproduceOptions(o: ReproduceOptions): ResolvedReproduce 
   if (!(BACKENDS as readonly string[]).includes(o.backend)) {
     throw usageError('--backend', `unknown backend '${o.backend}'; choose one of ${BACKENDS.join(', ')}`);
   }
+  let stallSeconds: number | undefined;
+  if (o.stallMinutes !== undefined) {
+    const m = Number(o.stallMinutes);
+    if (o.stallMinutes.trim() === '' || !Number.isFinite(m) || m < 0 || m > 10_000) {
+      throw usageError('--stall-minutes', `must be a number of minutes in [0, 10000] (0: no limit); got '${o.stallMinutes}'`);
+    }
+    stallSeconds = m * 60;
+  }
   const outDir = resolve(o.out);
   ensureDir(outDir, '--out');
   return {
@@ -64,6 +75,7 @@ export function resolveReproduceOptions(o: ReproduceOptions): ResolvedReproduce 
     force: Boolean(o.force),
     quiet: Boolean(o.quiet),
     json: Boolean(o.json),
+    ...(stallSeconds !== undefined ? { stallSeconds } : {}),
   };
 }
 
@@ -147,6 +159,7 @@ export function registerReproduceCommand(program: Command): void {
     .option('--force', 'replace a figure folder made with another preset or run list')
     .option('--quiet', 'no progress bars or run lines')
     .option('--json', 'machine-readable progress, one JSON object per line on stdout')
+    .option('--stall-minutes <m>', 'kill a run that records no epoch for this long, report it, go on (0: never; default 3 quick, 10 default, 60 full)')
     .action(async (opts: ReproduceOptions) => {
       await reproduce(opts);
     });

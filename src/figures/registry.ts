@@ -45,6 +45,8 @@ export interface FigureContext {
   force: boolean;
   /** passed on to `train --backend` ('auto' passes nothing) */
   backend: string;
+  /** kill a run that records no epoch for this many seconds (0: never); default per preset (runner.ts) */
+  stallSeconds?: number;
   progress: FigureProgress;
 }
 

@@ -8,6 +8,10 @@
  *
  * A failed child does not stop the others: its last stderr line is kept, the figure is drawn from what
  * exists, and the command exits non-zero at the end.
+ *
+ * Stall watchdog: a child that prints no epoch line for `ctx.stallSeconds` (from its start, or since its
+ * last epoch) is killed (SIGTERM, then SIGKILL 5 s later) and reported failed with its last stderr lines;
+ * the others go on, and a re-run resumes it from its checkpoint. 0 turns the watchdog off.
  */
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -125,6 +129,15 @@ export function lastErrorLine(lines: string[]): string {
   return last((l) => l.startsWith('infoflow:')) ?? last((l) => /error/i.test(l) && !l.startsWith('at ')) ?? '';
 }
 
+/** The stall limit of a preset when --stall-minutes is not given: generous multiples of its slowest epoch. */
+export const DEFAULT_STALL_SECONDS: Record<Preset, number> = { quick: 180, default: 600, full: 3600 };
+
+/** The last few error-looking stderr lines (or the last lines), joined on one line, for a killed child. */
+function tailLines(lines: string[], count = 3): string {
+  const useful = lines.filter((l) => !/^Node\.js v\d/.test(l));
+  return useful.slice(-count).join(' | ');
+}
+
 /** Runs one child; resolves with its outcome (never rejects: a failure is an outcome). */
 function runChild(spec: RunSpec, runDir: string, ctx: FigureContext): Promise<RunOutcome> {
   const resume = existsSync(join(runDir, 'config.json'));
@@ -136,6 +149,24 @@ function runChild(spec: RunSpec, runDir: string, ctx: FigureContext): Promise<Ru
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     const errLines: string[] = [];
     let out = '';
+    // the watchdog: re-armed at every epoch line; when it fires the child is killed and reported stalled
+    const stallSeconds = ctx.stallSeconds ?? DEFAULT_STALL_SECONDS[ctx.preset];
+    let stalled: string | null = null;
+    let lastEpoch: number | null = null;
+    let stallTimer: NodeJS.Timeout | undefined;
+    let killTimer: NodeJS.Timeout | undefined;
+    const arm = () => {
+      if (!(stallSeconds > 0)) return;
+      clearTimeout(stallTimer);
+      stallTimer = setTimeout(() => {
+        const since = lastEpoch === null ? 'since it started (no epoch recorded)' : `since epoch ${lastEpoch}`;
+        stalled = `no progress for ${stallSeconds} s ${since}: killed (limit: --stall-minutes)`;
+        child.kill('SIGTERM');
+        killTimer = setTimeout(() => child.kill('SIGKILL'), 5000);
+        killTimer.unref();
+      }, stallSeconds * 1000);
+    };
+    arm();
     child.stdout.setEncoding('utf8');
     child.stdout.on('data', (chunk: string) => {
       out += chunk;
@@ -146,7 +177,11 @@ function runChild(spec: RunSpec, runDir: string, ctx: FigureContext): Promise<Ru
         if (!line.startsWith('{')) continue;
         try {
           const row = JSON.parse(line) as MetricsRow;
-          if (typeof row.epoch === 'number') ctx.progress.epoch(spec.name, row, total);
+          if (typeof row.epoch === 'number') {
+            lastEpoch = row.epoch;
+            arm();
+            ctx.progress.epoch(spec.name, row, total);
+          }
         } catch {
           // not a metrics line
         }
@@ -168,7 +203,12 @@ function runChild(spec: RunSpec, runDir: string, ctx: FigureContext): Promise<Ru
       lines.forEach(keep);
     });
     child.stderr.on('end', () => keep(err));
+    let finished = false;
     const finish = (code: number | null, signal: string | null, spawnError?: Error) => {
+      if (finished) return;
+      finished = true;
+      clearTimeout(stallTimer);
+      clearTimeout(killTimer);
       const rows = readMetrics(runDir);
       const done = existsSync(join(runDir, 'done.json'));
       if (code === 0 && done) {
@@ -177,7 +217,9 @@ function runChild(spec: RunSpec, runDir: string, ctx: FigureContext): Promise<Ru
         return;
       }
       const last = errLines.filter((l) => !/^Node\.js v\d/.test(l)).at(-1);
+      const tail = tailLines(errLines);
       const why =
+        (stalled ? `${stalled}${tail ? `; its last stderr lines: ${tail}` : '; it wrote nothing on stderr'}` : undefined) ??
         spawnError?.message ??
         (signal ? `train was killed (${signal})` : undefined) ??
         (lastErrorLine(errLines) ||

@@ -1,9 +1,9 @@
 /**
  * The KSG mutual-information estimator's public API (Kraskov et al. 2004, algorithm 1; NPEET's mi()).
  * Validate every argument at the door (InfoflowError naming it and the fix), then delegate: the kernel
- * (kernel.ts) builds the trees on this thread in a shared memory, the queries run on the pool (pool.ts) or,
- * for one worker or small N, here. psi is summed on this thread in index order, so the bits do not depend
- * on the number of workers.
+ * (kernel.ts) builds the trees on this thread in a shared memory, the queries (all the k-NN, then the counts)
+ * run on the pool (pool.ts) or, for one worker or small N, here. The counts are integer sums and psi is summed
+ * on this thread in index order, so the bits do not depend on the number of workers.
  */
 import { availableParallelism } from 'node:os';
 import { usageError, inputError } from '../errors.js';
@@ -134,22 +134,35 @@ export class MIEstimator {
     const chunks = Math.min(n, inThread ? 16 : Math.max(32, this.workers * 8));
     this.kernel ??= new KsgKernel();
     const kernel = this.kernel;
-    kernel.prepare(x, y, { n, dx: x.d, dy: y.d, k, slots: chunks, noise: c.noise, seed: c.seed });
+    // a slot per concurrent caller: on this thread the chunks run one after another and share one
+    kernel.prepare(x, y, { n, dx: x.d, dy: y.d, k, slots: inThread ? 1 : chunks, noise: c.noise, seed: c.seed });
+    // progress: each phase (the k-NN, then the counts) is half of the n points
     let done = 0;
+    let reported = 0;
     const progress = (points: number): void => {
       done += points;
-      c.onProgress?.(done, n);
+      const now = Math.floor(done / 2);
+      if (now > reported) {
+        reported = now;
+        c.onProgress?.(now, n);
+      }
     };
     if (inThread) {
-      for (let ch = 0; ch < chunks; ch++) {
-        const p0 = Math.floor((ch * n) / chunks);
-        const p1 = Math.floor(((ch + 1) * n) / chunks);
-        kernel.query(p0, p1, ch);
-        progress(p1 - p0);
+      for (const phase of ['knn', 'count'] as const) {
+        if (phase === 'count') kernel.countPrep();
+        for (let ch = 0; ch < chunks; ch++) {
+          const p0 = Math.floor((ch * n) / chunks);
+          const p1 = Math.floor(((ch + 1) * n) / chunks);
+          if (phase === 'knn') kernel.knn(p0, p1, 0);
+          else kernel.count(p0, p1, 0);
+          progress(p1 - p0);
+        }
       }
     } else {
       this.pool ??= new QueryPool(this.workers);
-      await this.pool.run(kernel.job, n, chunks, progress);
+      await this.pool.run(kernel.job, 'knn', n, chunks, progress);
+      kernel.countPrep();
+      await this.pool.run(kernel.job, 'count', n, chunks, progress);
     }
     const { eps, nx, ny } = kernel.results();
     const nats = miFromCounts(nx, ny, k);

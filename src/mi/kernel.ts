@@ -1,8 +1,9 @@
 /**
  * The JavaScript side of the WASM kernel (assembly/index.ts): compiles build/release.wasm once, lays out the
  * arrays in a shared WebAssembly.Memory (one memory per KsgKernel, grown as needed and reused across calls),
- * writes the joint points (with optional noise) in float64, and builds the trees. `query` then runs on any
- * instance over the same memory: this thread's, or a pool worker's (see worker.ts), without copying the data.
+ * writes the joint points (with optional noise) in float64, and builds the trees. `knn`, then `countPrep` (on
+ * this thread), then `count` run on any instance over the same memory: this thread's, or a pool worker's (see
+ * worker.ts), without copying the data.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -42,15 +43,18 @@ const BASE = 65536;
 // context header slots (the C_* constants in assembly/index.ts); the 8-bit quantisation (min, step) at QUANT_BYTE
 const HEADER = [
   'n', 'k', 'dxp', 'dyp', 'levels', 'Z', 'visit', 'unused7', 'unused8', 'permZ', 'permX', 'permY', 'tmpRow', 'spread',
-  'zDim', 'zCol', 'zBound', 'xDim', 'xCol', 'xBound', 'yDim', 'yCol', 'yBound', 'eps', 'nx', 'ny', 'stats', 'best', 'dx', 'dy',
+  'zDim', 'zCol', 'zBound', 'xDim', 'xCol', 'xBound', 'yDim', 'yCol', 'yBound', 'eps', 'nx', 'ny', 'stats', 'scratch', 'dx', 'dy',
+  'xEps', 'yEps', 'xIdx', 'yIdx', 'xThr', 'yThr', 'xMaxEps', 'yMaxEps', 'block',
 ] as const;
 type Slot = (typeof HEADER)[number];
-const QUANT_BYTE = 128;
+const QUANT_BYTE = 240;
 const HEADER_BYTES = 256;
 
 export interface KernelExports {
   build(ctx: number): void;
-  query(ctx: number, p0: number, p1: number, slot: number): void;
+  knn(ctx: number, p0: number, p1: number, slot: number): void;
+  countPrep(ctx: number): void;
+  count(ctx: number, p0: number, p1: number, slot: number): void;
 }
 
 /** What a worker needs to run queries on a prepared memory. */
@@ -94,6 +98,10 @@ const even = (d: number): number => d + (d & 1);
 /** Regions start on 128-byte boundaries (no two regions share a cache line). */
 const align = (b: number): number => Math.ceil(b / 128) * 128;
 
+/** Bytes of one query's state in the block scratch of count() and knn() (as in assembly/index.ts), the larger. */
+const blockStride = (dm: number, dz: number, leaves: number, levels: number, k: number): number =>
+  Math.max(dm * 20 + Math.ceil(dm / 16) * 16 + Math.ceil(leaves / 16) * 16 + 16, dz * 20 + Math.ceil(dz / 16) * 16 + k * 8 + (levels + 1) * 16 + 8);
+
 let memoryCounter = 0;
 
 export interface PreparedInput {
@@ -101,7 +109,7 @@ export interface PreparedInput {
   dx: number;
   dy: number;
   k: number;
-  /** concurrent query slots (each needs k doubles of scratch) */
+  /** concurrent query slots (each has its own scratch and block state) */
   slots: number;
   noise?: number;
   seed?: number;
@@ -137,13 +145,16 @@ export class KsgKernel {
     const internal = 2 ** levels - 1;
     const leaves = 2 ** levels;
     // whole 128-byte lines (as in assembly/index.ts): workers' scratch must not share cache lines
-    const slotBytes = Math.ceil((k * 8 + dz * 4 + 128 + dz * 2) / 128) * 128;
+    const slotBytes = Math.ceil((96 + dz) / 128) * 128;
     const sizes: [Slot, number][] = [
       ['Z', n * dz * 8], ['visit', n], ['permZ', n * 4], ['permX', n * 4], ['permY', n * 4], ['tmpRow', dz * 8], ['spread', dz * 16],
       ['zDim', internal * 4], ['zCol', leaves * dz * LEAF_SIZE], ['zBound', internal * 16],
       ['xDim', internal * 4], ['xCol', leaves * dxp * LEAF_SIZE], ['xBound', internal * 16],
       ['yDim', internal * 4], ['yCol', leaves * dyp * LEAF_SIZE], ['yBound', internal * 16],
-      ['eps', n * 8], ['nx', n * 4], ['ny', n * 4], ['stats', dz * 16], ['best', Math.max(1, opts.slots) * slotBytes],
+      ['eps', n * 8], ['nx', n * 4], ['ny', n * 4], ['stats', dz * 16], ['scratch', Math.max(1, opts.slots) * slotBytes],
+      ['xEps', n * 8], ['yEps', n * 8], ['xIdx', n * 4], ['yIdx', n * 4], ['xThr', leaves * LEAF_SIZE], ['yThr', leaves * LEAF_SIZE],
+      ['xMaxEps', (internal + leaves) * 8], ['yMaxEps', (internal + leaves) * 8],
+      ['block', Math.max(1, opts.slots) * LEAF_SIZE * blockStride(Math.max(dxp, dyp), dz, leaves, levels, k)],
     ];
     let off = this.ctx + HEADER_BYTES;
     for (const [name, bytes] of sizes) {
@@ -194,9 +205,19 @@ export class KsgKernel {
     this.exports.build(this.ctx);
   }
 
-  /** Run the queries for joint positions [p0, p1) on this thread. */
-  query(p0: number, p1: number, slot: number): void {
-    this.exports.query(this.ctx, p0, p1, slot);
+  /** eps for joint positions [p0, p1), on this thread; every position's before countPrep(). */
+  knn(p0: number, p1: number, slot: number): void {
+    this.exports.knn(this.ctx, p0, p1, slot);
+  }
+
+  /** After every knn(): the per-tree eps arrays the counts read; nx = ny = 0. */
+  countPrep(): void {
+    this.exports.countPrep(this.ctx);
+  }
+
+  /** The pairs owned by x- and y-tree positions [p0, p1) into nx and ny, on this thread; all of [0, n) completes them. */
+  count(p0: number, p1: number, slot: number): void {
+    this.exports.count(this.ctx, p0, p1, slot);
   }
 
   /** Copies of the per-point results, indexed by input row. */

@@ -1,11 +1,13 @@
 /**
  * The pool's worker (compiled to dist/mi/worker.js; piscina needs JavaScript). A task names a prepared shared
- * memory and a range of joint positions; the worker instantiates the kernel over that memory once (cached by
+ * memory, a phase and a range of positions; the worker instantiates the kernel over that memory once (cached by
  * memory id) and runs the queries in place: the data is never copied, the results land in the shared arrays.
  */
 import { instantiate, type KernelExports, type QueryJob } from './kernel.js';
 
 export interface QueryTask extends QueryJob {
+  /** 'knn': eps for joint positions [p0, p1); 'count': the pairs of x- and y-tree positions [p0, p1) */
+  phase: 'knn' | 'count';
   p0: number;
   p1: number;
   slot: number;
@@ -19,6 +21,7 @@ export default function runQuery(task: QueryTask): number {
     cached = instantiate(task.module, task.memory);
     cachedId = task.memoryId;
   }
-  cached.query(task.ctx, task.p0, task.p1, task.slot);
+  if (task.phase === 'knn') cached.knn(task.ctx, task.p0, task.p1, task.slot);
+  else cached.count(task.ctx, task.p0, task.p1, task.slot);
   return task.p1 - task.p0;
 }

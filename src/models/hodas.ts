@@ -117,7 +117,8 @@ export interface NamedArray {
 
 interface LayerCache {
   h: tf.Tensor2D;
-  zhat: tf.Tensor2D;
+  /** z minus its column means (zhat = centred * rstd is never materialised) */
+  centred: tf.Tensor2D;
   rstd: tf.Tensor1D;
   a: tf.Tensor2D;
 }
@@ -181,28 +182,30 @@ export class HodasNet {
     return this.params.get(name)!;
   }
 
-  private colSum(m: tf.Tensor): tf.Tensor1D {
+  /**
+   * Column sums. (Not a ones(1, n) @ m product: XNNPACK packs its n x W right operand on every call, 2-3x slower
+   * than tf.sum; and tf.mean is ~30% slower than tf.sum times 1/n on tfjs-wasm.)
+   */
+  private colSum(m: tf.Tensor2D): tf.Tensor1D {
     return tf.sum(m, 0) as tf.Tensor1D;
   }
 
-  private colMean(m: tf.Tensor): tf.Tensor1D {
-    return tf.mean(m, 0) as tf.Tensor1D;
-  }
-
   /** Batch mean and (biased) variance per column, as Keras's BatchNormalization in training. */
-  private moments(z: tf.Tensor): { mean: tf.Tensor1D; variance: tf.Tensor1D; centred: tf.Tensor2D } {
-    const mean = this.colMean(z);
+  private moments(z: tf.Tensor2D): { mean: tf.Tensor1D; variance: tf.Tensor1D; centred: tf.Tensor2D } {
+    const inv = 1 / z.shape[0];
+    const mean = tf.mul(this.colSum(z), inv) as tf.Tensor1D;
     const centred = tf.sub(z, mean) as tf.Tensor2D;
-    const variance = this.colMean(tf.square(centred));
+    const variance = tf.mul(this.colSum(tf.square(centred) as tf.Tensor2D), inv) as tf.Tensor1D;
     return { mean, variance, centred };
   }
 
   /**
-   * tanh(gamma zhat + beta), computed as 2 sigmoid(2 gamma zhat + 2 beta) - 1: the same function, but tfjs-wasm's
-   * sigmoid is ~10x faster than its tanh (bench/train.ts), and the factor 2 folds into the small gamma and beta.
+   * tanh(gamma zhat + beta) with zhat = centred * rstd, computed as 2 sigmoid(centred * (2 gamma rstd) + 2 beta) - 1:
+   * the same function, but tfjs-wasm's sigmoid is ~10x faster than its tanh (bench/train.ts), the factor 2 folds
+   * into the small gamma and beta, and zhat itself is never materialised (one n x W product saved per layer).
    */
-  private bnTanh(zhat: tf.Tensor2D, i: number): tf.Tensor2D {
-    const y2 = tf.add(tf.mul(zhat, tf.mul(this.p(`gamma${i}`), 2)), tf.mul(this.p(`beta${i}`), 2));
+  private bnTanh(centred: tf.Tensor2D, rstd: tf.Tensor1D, i: number): tf.Tensor2D {
+    const y2 = tf.add(tf.mul(centred, tf.mul(tf.mul(this.p(`gamma${i}`), rstd), 2)), tf.mul(this.p(`beta${i}`), 2));
     return tf.sub(tf.mul(tf.sigmoid(y2), 2), 1) as tf.Tensor2D;
   }
 
@@ -232,12 +235,11 @@ export class HodasNet {
     const s: tf.Tensor2D[] = [];
     let h = x;
     for (let i = 0; i < L; i++) {
-      const z = tf.matMul(h, this.p(`W${i}`));
+      const z = tf.matMul(h, this.p(`W${i}`)) as tf.Tensor2D;
       const { mean, variance, centred } = this.moments(z);
       const rstd = tf.rsqrt(tf.add(variance, BN_EPS)) as tf.Tensor1D;
-      const zhat = tf.mul(centred, rstd) as tf.Tensor2D;
-      const a = this.bnTanh(zhat, i);
-      caches.push({ h, zhat, rstd, a });
+      const a = this.bnTanh(centred, rstd, i);
+      caches.push({ h, centred, rstd, a });
       const src = this.residual[i];
       s.push(src >= 0 ? tf.add(a, s[src]) : a);
       h = s[i];
@@ -270,19 +272,21 @@ export class HodasNet {
     for (let i = L - 1; i >= 0; i--) {
       const g = ds[i]!;
       if (this.residual[i] >= 0) acc(this.residual[i], g);
-      const { h: hi, zhat, rstd, a } = caches[i];
-      const dy = tf.mul(g, tf.sub(1, tf.square(a)));
-      const dgamma = this.colSum(tf.mul(dy, zhat));
+      const { h: hi, centred, rstd, a } = caches[i];
+      const gamma = this.p(`gamma${i}`);
+      const dy = tf.mul(g, tf.sub(1, tf.square(a))) as tf.Tensor2D;
+      // dgamma = sum(dy zhat) = sum(dy centred) rstd
+      const dgamma = tf.mul(this.colSum(tf.mul(dy, centred) as tf.Tensor2D), rstd) as tf.Tensor1D;
       const dbeta = this.colSum(dy);
       grads.set(`gamma${i}`, dgamma);
       grads.set(`beta${i}`, dbeta);
       // see: Ioffe & Szegedy 2015, the BN backward pass in closed form,
       //   dz = gamma rstd (dy - mean(dy) - zhat mean(dy zhat)),
-      // with mean(dy) = dbeta / n and mean(dy zhat) = dgamma / n already at hand (two column means saved)
-      const dz = tf.mul(
-        tf.sub(tf.sub(dy, tf.div(dbeta, n)), tf.mul(zhat, tf.div(dgamma, n))),
-        tf.mul(rstd, this.p(`gamma${i}`)),
-      ) as tf.Tensor2D;
+      // with mean(dy) = dbeta / n and mean(dy zhat) = dgamma / n already at hand (two column means saved), and
+      // zhat mean(dy zhat) = centred (rstd dgamma / n): only [W] vectors are scaled, two n x W products remain
+      const k1 = tf.mul(gamma, rstd);
+      const k2 = tf.mul(k1, tf.mul(rstd, tf.div(dgamma, -n)));
+      const dz = tf.add(tf.mul(tf.sub(dy, tf.div(dbeta, n)), k1), tf.mul(centred, k2)) as tf.Tensor2D;
       if (i === 0) {
         // no input gradient for the first layer: dx is never needed
         grads.set('W0', tf.matMul(xT ?? tf.transpose(hi), dz));
@@ -311,13 +315,12 @@ export class HodasNet {
     const a: tf.Tensor2D[] = [];
     let h = x;
     for (let i = 0; i < L; i++) {
-      const z = tf.matMul(h, this.p(`W${i}`));
-      let mean: tf.Tensor;
+      const z = tf.matMul(h, this.p(`W${i}`)) as tf.Tensor2D;
+      let centred: tf.Tensor2D;
       let variance: tf.Tensor;
-      if (bn === 'batch') ({ mean, variance } = this.moments(z));
-      else [mean, variance] = [this.state.get(`mean${i}`)!, this.state.get(`var${i}`)!];
-      const zhat = tf.mul(tf.sub(z, mean), tf.rsqrt(tf.add(variance, BN_EPS)));
-      a.push(this.bnTanh(zhat as tf.Tensor2D, i));
+      if (bn === 'batch') ({ centred, variance } = this.moments(z));
+      else [centred, variance] = [tf.sub(z, this.state.get(`mean${i}`)!) as tf.Tensor2D, this.state.get(`var${i}`)!];
+      a.push(this.bnTanh(centred, tf.rsqrt(tf.add(variance, BN_EPS)) as tf.Tensor1D, i));
       const src = this.residual[i];
       s.push(src >= 0 ? tf.add(a[i], s[src]) : a[i]);
       h = s[i];

@@ -74,6 +74,25 @@ async function openEstimator(workers: number): Promise<MiEstimatorLike> {
   return new mod.MIEstimator({ workers });
 }
 
+/** How long loading the backend's .wasm or the MI worker pool may take before the run fails (never hangs). */
+export const LOAD_TIMEOUT_S = Number(process.env.INFOFLOW_LOAD_TIMEOUT_S) > 0 ? Number(process.env.INFOFLOW_LOAD_TIMEOUT_S) : 120;
+
+/** `p`, or a one-line config error naming `what` when it has not settled within LOAD_TIMEOUT_S. */
+export async function withLoadTimeout<T>(p: Promise<T>, what: string, seconds = LOAD_TIMEOUT_S): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(configError(what, `did not load within ${seconds} s (a file being rebuilt? run npm run build, then the same command with --resume)`)),
+      seconds * 1000,
+    );
+  });
+  try {
+    return await Promise.race([p, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 const round = (v: number, digits = 6) => Number(v.toPrecision(digits));
 
 /** Train one run into config.out (a run directory). Resumes when `resume`, refuses a non-empty dir otherwise. */
@@ -98,7 +117,7 @@ export async function trainRun(
     }
   }
 
-  const backend = await initBackend(config.backend);
+  const backend = await withLoadTimeout(initBackend(config.backend), `the ${config.backend} backend`);
   log(`infoflow train: backend ${backend.name} (${backend.note})`);
   const data = loadSplit(config.split, { limitTrain: config.limitTrain ?? undefined, limitVal: config.limitVal ?? undefined });
   const net = new HodasNet({ arch: config.arch, width: config.width, depth: config.depth, inputDim: data.train.d, classes: MNIST_CLASSES }, config.seed);
@@ -147,7 +166,7 @@ export async function trainRun(
   const yVal = tf.tensor1d(data.val.labels, 'int32');
   const widthFirst = net.widths[0];
   const widthLast = net.widths[net.widths.length - 1];
-  const estimator = config.miEvery > 0 && startEpoch <= config.epochs ? await openEstimator(config.miWorkers) : null;
+  const estimator = config.miEvery > 0 && startEpoch <= config.epochs ? await withLoadTimeout(openEstimator(config.miWorkers), 'the MI estimator (src/mi/)') : null;
 
   try {
     for (let epoch = startEpoch; epoch <= config.epochs; epoch++) {
