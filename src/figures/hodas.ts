@@ -54,8 +54,8 @@ export function runName(c: NetConfig): string {
   return `${c.arch}-w${c.width}-d${c.depth}-s${c.seed}`;
 }
 
-export function runSpec(c: NetConfig, preset: Preset): RunSpec {
-  const size = PRESET_SIZE[preset];
+export function runSpec(c: NetConfig, preset: Preset, sizes: Partial<Record<Preset, PresetSize>> = {}): RunSpec {
+  const size = sizes[preset] ?? PRESET_SIZE[preset];
   return {
     name: runName(c),
     epochs: size.epochs,
@@ -126,12 +126,14 @@ export interface TrajectoryFigure {
   groupTitles?: { A?: string; B?: string };
   claims(traces: Trace[]): Claim[];
   notes: string[];
+  /** this figure's own data size and schedule for some presets (else PRESET_SIZE) */
+  sizes?: Partial<Record<Preset, PresetSize>>;
 }
 
 /** Runs the figure's runs, writes data, charts (A+B, A, B) and verdicts under `<outDir>/figure-<id>/`. */
 export async function runTrajectoryFigure(fig: TrajectoryFigure, ctx: FigureContext): Promise<FigureResult> {
   const dir = join(ctx.outDir, `figure-${fig.id}`);
-  const outcomes = await runAll(fig.id, dir, fig.runs.map((r) => runSpec(r, ctx.preset)), ctx);
+  const outcomes = await runAll(fig.id, dir, fig.runs.map((r) => runSpec(r, ctx.preset, fig.sizes)), ctx);
   const byName = new Map(outcomes.map((o) => [o.spec.name, o]));
   const traces = fig.runs.map((r) => traceOf(r, byName.get(runName(r)))).filter((t) => t.rows.length > 0);
   const rows = dataRows(traces);
