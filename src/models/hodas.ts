@@ -26,9 +26,13 @@
  * Speed: the backward pass is written by hand so that the first layer's input gradient (n x 784) is never
  * computed, and its weight gradient uses X^T transposed once per run (full batch). Weight gradients transpose
  * explicitly (h^T then matMul): tfjs-wasm's matMul with transposeA is ~10x slower on tall n x W inputs.
+ * Column sums and means (BN statistics and gradients) are average pools (colMean): ~5x faster than tf.sum(m, 0).
+ * The input may also be given as a SparseBatch (rows of a fixed matrix in CSR, src/models/sparse.ts): the first
+ * layer's two products X W0 and X^T dZ then skip the input's zeros (MNIST: ~81%), with the same float32 results.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { usageError } from '../errors.js';
+import type { SparseInput } from './sparse.js';
 
 export const ARCHS = ['mlp', 'shortcut', 'residual', 'shortcut-residual'] as const;
 export type Arch = (typeof ARCHS)[number];
@@ -115,8 +119,25 @@ export interface NamedArray {
   data: Float32Array;
 }
 
+/** Rows of a fixed sparse input: all of it in order (rows null), or a minibatch's row indices. */
+export interface SparseBatch {
+  sparse: SparseInput;
+  rows: Int32Array | null;
+}
+
+/** A network input: a dense [n, inputDim] tensor, or rows of a sparse matrix. */
+export type NetInput = tf.Tensor2D | SparseBatch;
+
+const isSparse = (x: NetInput): x is SparseBatch => !(x instanceof tf.Tensor);
+
+/** Number of rows of an input. */
+export function inputRows(x: NetInput): number {
+  return isSparse(x) ? (x.rows?.length ?? x.sparse.n) : x.shape[0];
+}
+
 interface LayerCache {
-  h: tf.Tensor2D;
+  /** the layer's input (for layer 0, the network input) */
+  h: NetInput;
   /** z minus its column means (zhat = centred * rstd is never materialised) */
   centred: tf.Tensor2D;
   rstd: tf.Tensor1D;
@@ -183,19 +204,22 @@ export class HodasNet {
   }
 
   /**
-   * Column sums. (Not a ones(1, n) @ m product: XNNPACK packs its n x W right operand on every call, 2-3x slower
-   * than tf.sum; and tf.mean is ~30% slower than tf.sum times 1/n on tfjs-wasm.)
+   * Column means, as one average pool over the n rows of m seen as a [1, n, 1, W] image (NHWC: W channels).
+   * On tfjs-wasm, tf.sum(m, 0) transposes m first and takes ~5x longer (4.1 vs 0.8 ms for 40,000 x 64, see
+   * docs/MODELS.md); a ones(1, n) @ m product packs its fresh n x W operand on every call (12 ms). Native
+   * TensorFlow (tfjs-node, where a pooling window of n rows is untested here) keeps tf.sum.
    */
-  private colSum(m: tf.Tensor2D): tf.Tensor1D {
-    return tf.sum(m, 0) as tf.Tensor1D;
+  private colMean(m: tf.Tensor2D): tf.Tensor1D {
+    const [n, w] = m.shape;
+    if (tf.getBackend() === 'tensorflow') return tf.mul(tf.sum(m, 0), 1 / n) as tf.Tensor1D;
+    return tf.reshape(tf.avgPool(tf.reshape(m, [1, n, 1, w]) as tf.Tensor4D, [n, 1], 1, 'valid'), [w]);
   }
 
   /** Batch mean and (biased) variance per column, as Keras's BatchNormalization in training. */
   private moments(z: tf.Tensor2D): { mean: tf.Tensor1D; variance: tf.Tensor1D; centred: tf.Tensor2D } {
-    const inv = 1 / z.shape[0];
-    const mean = tf.mul(this.colSum(z), inv) as tf.Tensor1D;
+    const mean = this.colMean(z);
     const centred = tf.sub(z, mean) as tf.Tensor2D;
-    const variance = tf.mul(this.colSum(tf.square(centred) as tf.Tensor2D), inv) as tf.Tensor1D;
+    const variance = this.colMean(tf.square(centred) as tf.Tensor2D);
     return { mean, variance, centred };
   }
 
@@ -209,14 +233,22 @@ export class HodasNet {
     return tf.sub(tf.mul(tf.sigmoid(y2), 2), 1) as tf.Tensor2D;
   }
 
+  /** h W: for a sparse input the sparse x dense product, else tf.matMul. */
+  private product(h: NetInput, w: tf.Tensor): tf.Tensor2D {
+    return isSparse(h) ? h.sparse.matMul(w as tf.Tensor2D, h.rows) : (tf.matMul(h, w) as tf.Tensor2D);
+  }
+
   /** The input of the softmax layer from the layers' outputs. */
   private head(s: tf.Tensor2D[]): tf.Tensor2D {
     const last = s[this.spec.depth - 1];
     return this.shortcut ? tf.add(s[0], last) : last;
   }
 
-  /** One optimisation step on a batch (call inside tf.tidy). `xT` (the batch transposed) saves a transpose. */
-  step(x: tf.Tensor2D, xT: tf.Tensor2D | null, labels: tf.Tensor1D, lr: number): StepResult {
+  /**
+   * One optimisation step on a batch (call inside tf.tidy). `xT` (a dense batch transposed; ignored for a sparse
+   * input) saves a transpose.
+   */
+  step(x: NetInput, xT: tf.Tensor2D | null, labels: tf.Tensor1D, lr: number): StepResult {
     const { grads, lossSum, errors } = this.backprop(x, xT, labels, true);
     for (const [name, v] of this.params) {
       const gr = grads.get(name)!;
@@ -228,14 +260,14 @@ export class HodasNet {
   }
 
   /** Forward in training mode and the hand-written backward pass (call inside tf.tidy). */
-  private backprop(x: tf.Tensor2D, xT: tf.Tensor2D | null, labels: tf.Tensor1D, updateStats: boolean) {
+  private backprop(x: NetInput, xT: tf.Tensor2D | null, labels: tf.Tensor1D, updateStats: boolean) {
     const L = this.spec.depth;
-    const n = x.shape[0];
+    const n = inputRows(x);
     const caches: LayerCache[] = [];
     const s: tf.Tensor2D[] = [];
-    let h = x;
+    let h: NetInput = x;
     for (let i = 0; i < L; i++) {
-      const z = tf.matMul(h, this.p(`W${i}`)) as tf.Tensor2D;
+      const z = this.product(h, this.p(`W${i}`));
       const { mean, variance, centred } = this.moments(z);
       const rstd = tf.rsqrt(tf.add(variance, BN_EPS)) as tf.Tensor1D;
       const a = this.bnTanh(centred, rstd, i);
@@ -251,16 +283,21 @@ export class HodasNet {
     }
     const top = this.head(s);
     const logits = tf.add(tf.matMul(top, this.p('Wout')), this.p('bout')) as tf.Tensor2D;
-    const logp = tf.logSoftmax(logits);
+    // log-softmax as tf.logSoftmax computes it (shift by the row max), keeping exp(shifted) for the softmax below:
+    // one exp over the n x 10 logits instead of two (tfjs-wasm's exp is slow)
+    const shifted = tf.sub(logits, tf.max(logits, 1, true));
+    const e = tf.exp(shifted);
+    const rowSum = tf.sum(e, 1, true);
+    const logp = tf.sub(shifted, tf.log(rowSum));
     const onehot = tf.cast(tf.oneHot(labels, this.spec.classes), 'float32') as tf.Tensor2D;
     const lossSum = tf.neg(tf.sum(tf.mul(onehot, logp))) as tf.Scalar;
     const errors = tf.sum(tf.cast(tf.notEqual(tf.argMax(logits, 1), labels), 'float32')) as tf.Scalar;
 
     // backward: mean cross-entropy over the batch
     const grads = new Map<string, tf.Tensor>();
-    const dlogits = tf.div(tf.sub(tf.exp(logp), onehot), n) as tf.Tensor2D;
+    const dlogits = tf.div(tf.sub(tf.div(e, rowSum), onehot), n) as tf.Tensor2D;
     grads.set('Wout', tf.matMul(tf.transpose(top), dlogits));
-    grads.set('bout', this.colSum(dlogits));
+    grads.set('bout', tf.mul(this.colMean(dlogits), n));
     const dtop = tf.matMul(dlogits, tf.transpose(this.p('Wout'))) as tf.Tensor2D;
     // ds[i]: the gradient of the loss with respect to s_i, accumulated from every place s_i is read
     const ds: (tf.Tensor2D | null)[] = new Array(L).fill(null);
@@ -276,8 +313,8 @@ export class HodasNet {
       const gamma = this.p(`gamma${i}`);
       const dy = tf.mul(g, tf.sub(1, tf.square(a))) as tf.Tensor2D;
       // dgamma = sum(dy zhat) = sum(dy centred) rstd
-      const dgamma = tf.mul(this.colSum(tf.mul(dy, centred) as tf.Tensor2D), rstd) as tf.Tensor1D;
-      const dbeta = this.colSum(dy);
+      const dgamma = tf.mul(this.colMean(tf.mul(dy, centred) as tf.Tensor2D), tf.mul(rstd, n)) as tf.Tensor1D;
+      const dbeta = tf.mul(this.colMean(dy), n) as tf.Tensor1D;
       grads.set(`gamma${i}`, dgamma);
       grads.set(`beta${i}`, dbeta);
       // see: Ioffe & Szegedy 2015, the BN backward pass in closed form,
@@ -287,7 +324,10 @@ export class HodasNet {
       const k1 = tf.mul(gamma, rstd);
       const k2 = tf.mul(k1, tf.mul(rstd, tf.div(dgamma, -n)));
       const dz = tf.add(tf.mul(tf.sub(dy, tf.div(dbeta, n)), k1), tf.mul(centred, k2)) as tf.Tensor2D;
-      if (i === 0) {
+      if (isSparse(hi)) {
+        // layer 0 with a sparse input: X^T dz as a sparse x dense product; no input gradient
+        grads.set('W0', hi.sparse.matMulT(dz, hi.rows));
+      } else if (i === 0) {
         // no input gradient for the first layer: dx is never needed
         grads.set('W0', tf.matMul(xT ?? tf.transpose(hi), dz));
       } else {
@@ -299,7 +339,7 @@ export class HodasNet {
   }
 
   /** The gradients the step would apply, for tests (no update of parameters, BN state or slots). */
-  gradients(x: tf.Tensor2D, labels: tf.Tensor1D): Map<string, tf.Tensor> {
+  gradients(x: NetInput, labels: tf.Tensor1D): Map<string, tf.Tensor> {
     const out = new Map<string, tf.Tensor>();
     tf.tidy(() => {
       const { grads } = this.backprop(x, null, labels, false);
@@ -309,13 +349,13 @@ export class HodasNet {
   }
 
   /** Forward pass in inference mode (call inside tf.tidy). */
-  forward(x: tf.Tensor2D, bn: 'batch' | 'moving' = 'batch'): EvalResult {
+  forward(x: NetInput, bn: 'batch' | 'moving' = 'batch'): EvalResult {
     const L = this.spec.depth;
     const s: tf.Tensor2D[] = [];
     const a: tf.Tensor2D[] = [];
-    let h = x;
+    let h: NetInput = x;
     for (let i = 0; i < L; i++) {
-      const z = tf.matMul(h, this.p(`W${i}`)) as tf.Tensor2D;
+      const z = this.product(h, this.p(`W${i}`));
       let centred: tf.Tensor2D;
       let variance: tf.Tensor;
       if (bn === 'batch') ({ centred, variance } = this.moments(z));

@@ -11,13 +11,17 @@
  * with batch statistics.
  * Minibatch order: a permutation drawn from (seed, epoch), so resuming needs no RNG state.
  * On resume, onEpoch first replays the rows already recorded (so `--json` prints every epoch once per process).
+ * First layer: on the in-process backends (wasm, cpu) the fixed training and validation inputs are kept in CSR
+ * (src/models/sparse.ts) when at most half their entries are nonzero (MNIST: 19%), so X W0 and X^T dZ skip the
+ * zeros, full batch and minibatches alike (same float32 results as tf.matMul); INFOFLOW_SPARSE=0 turns this off.
  */
 import { mkdirSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { initBackend, tf, type BackendInfo } from '../backend.js';
 import { loadSplit, MNIST_CLASSES } from '../data/splits.js';
 import { configError } from '../errors.js';
-import { HodasNet, Rng } from '../models/hodas.js';
+import { HodasNet, type NetInput, Rng } from '../models/hodas.js';
+import { SparseInput } from '../models/sparse.js';
 import { writeNpy } from '../npy/index.js';
 import { type TrainConfig, IDENTITY_KEYS, parseDumpEpochs, resolveConfig } from './config.js';
 import { configDiff, type MetricsRow, prepareRunDir, type RunDir } from './rundir.js';
@@ -157,12 +161,25 @@ export async function trainRun(
   for (const r of rows) hooks.onEpoch?.(r, { run: rd.name, epochs: config.epochs });
 
   const nTrain = data.train.n;
-  const xTrain = tf.tensor2d(data.train.x, [nTrain, data.train.d]);
-  const yTrain = tf.tensor1d(data.train.labels, 'int32');
   const fullBatch = config.batchSize === null || config.batchSize >= nTrain;
-  // the fixed input transposed once: the first layer's weight gradient is X^T dZ every step
-  const xTrainT = fullBatch ? tf.transpose(xTrain) : null;
-  const xVal = tf.tensor2d(data.val.x, [data.val.n, data.val.d]);
+  // the fixed inputs in CSR when sparse enough (null: dense tensors, and for full batch X^T transposed once)
+  let sparseTrain: SparseInput | null = null;
+  let sparseVal: SparseInput | null = null;
+  let why = '';
+  try {
+    sparseTrain = SparseInput.maybe(data.train.x, nTrain, data.train.d);
+    sparseVal = SparseInput.maybe(data.val.x, data.val.n, data.val.d);
+  } catch (e) {
+    // a missing build/sparse.wasm slows training down but changes no result
+    why = ` (${(e as Error).message.split('\n')[0]})`;
+  }
+  log(`infoflow train: first layer ${sparseTrain ? `sparse (training input ${(100 * sparseTrain.density).toFixed(1)}% nonzero)` : `dense${why}`}`);
+  const xTrain = sparseTrain ? null : tf.tensor2d(data.train.x, [nTrain, data.train.d]);
+  const xTrainT = xTrain && fullBatch ? tf.transpose(xTrain) : null;
+  const trainInput: NetInput = sparseTrain ? { sparse: sparseTrain, rows: null } : xTrain!;
+  const yTrain = tf.tensor1d(data.train.labels, 'int32');
+  const xVal = sparseVal ? null : tf.tensor2d(data.val.x, [data.val.n, data.val.d]);
+  const valInput: NetInput = sparseVal ? { sparse: sparseVal, rows: null } : xVal!;
   const yVal = tf.tensor1d(data.val.labels, 'int32');
   const widthFirst = net.widths[0];
   const widthLast = net.widths[net.widths.length - 1];
@@ -176,7 +193,7 @@ export async function trainRun(
       let errSum = 0;
       if (epoch === 0) {
         const [l, e] = tf.tidy(() => {
-          const { logits } = net.forward(xTrain, 'batch');
+          const { logits } = net.forward(trainInput, 'batch');
           const logp = tf.logSoftmax(logits);
           const loss = tf.neg(tf.sum(tf.mul(tf.oneHot(yTrain, MNIST_CLASSES), logp)));
           const err = tf.sum(tf.cast(tf.notEqual(tf.argMax(logits, 1), yTrain), 'float32'));
@@ -187,7 +204,7 @@ export async function trainRun(
         tf.dispose([l, e]);
       } else if (fullBatch) {
         const out = tf.tidy(() => {
-          const r = net.step(xTrain, xTrainT, yTrain, config.lr);
+          const r = net.step(trainInput, xTrainT, yTrain, config.lr);
           return [r.lossSum, r.errors];
         });
         lossSum = (await out[0].data())[0];
@@ -208,7 +225,8 @@ export async function trainRun(
           const idx = perm.subarray(start, Math.min(nTrain, start + bs));
           const next = tf.tidy(() => {
             const ii = tf.tensor1d(idx, 'int32');
-            const r = net.step(tf.gather(xTrain, ii) as tf.Tensor2D, null, tf.gather(yTrain, ii) as tf.Tensor1D, config.lr);
+            const xb: NetInput = sparseTrain ? { sparse: sparseTrain, rows: idx } : (tf.gather(xTrain!, ii) as tf.Tensor2D);
+            const r = net.step(xb, null, tf.gather(yTrain, ii) as tf.Tensor1D, config.lr);
             return [tf.add(accLoss, r.lossSum), tf.add(accErr, r.errors)];
           });
           tf.dispose([accLoss, accErr]);
@@ -225,7 +243,7 @@ export async function trainRun(
       const wantMI = estimator !== null && (epoch % config.miEvery === 0 || epoch === config.epochs);
       const wantDump = dumpEpochs.has(epoch);
       const [errors, first, last] = tf.tidy(() => {
-        const r = net.forward(xVal, config.bnEval);
+        const r = net.forward(valInput, config.bnEval);
         const keep = wantMI || wantDump;
         const errs = tf.sum(tf.cast(tf.notEqual(tf.argMax(r.logits, 1), yVal), 'float32'));
         return keep ? [errs, r.first, r.last] : [errs];
@@ -273,7 +291,7 @@ export async function trainRun(
     }
   } finally {
     await estimator?.close();
-    tf.dispose([xTrain, yTrain, xVal, yVal, ...(xTrainT ? [xTrainT] : [])]);
+    tf.dispose([yTrain, yVal, ...[xTrain, xTrainT, xVal].filter((t): t is tf.Tensor2D => t !== null)]);
     net.dispose();
   }
   rd.writeDone({ run: rd.name, epochs: config.epochs, backend: backend.name, final: rows[rows.length - 1] ?? null });
