@@ -28,6 +28,17 @@ describe('WASM kernel', () => {
     ['tiny N = k + 1', () => seededData(4, 2, 2, 8), 3],
     ['k large (k = 50)', () => seededData(200, 3, 3, 9), 50],
     ['float64 data, 3 Gaussian pairs', () => gaussianPairs(600, 3, 0.7, 10), 3],
+    // the 8-bit filter's bound (threshold() in assembly/index.ts) at its edge: every value on the quantisation grid
+    // (min -1, max 1, step 2/250), so distances, eps and the rejection thresholds fall on step boundaries
+    ['values on the 8-bit grid, 24+40 dims', () => {
+      const { x, y } = seededData(700, 24, 40, 15);
+      const snap = (v: number): number => -1 + (2 * Math.round(125 + 125 * Math.tanh(v))) / 250;
+      const xd = x.data.map(snap);
+      const yd = y.data.map(snap);
+      xd[0] = -1;
+      yd[0] = 1;
+      return { x: { ...x, data: xd }, y: { ...y, data: yd } };
+    }, 3],
     ['large coordinates (x 1e6) and tiny (x 1e-30)', () => {
       const { x, y } = seededData(400, 3, 2, 14);
       return { x: { ...x, data: x.data.map((v) => v * 1e6) }, y: { ...y, data: y.data.map((v) => v * 1e-30) } };

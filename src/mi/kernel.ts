@@ -44,7 +44,7 @@ const BASE = 65536;
 const HEADER = [
   'n', 'k', 'dxp', 'dyp', 'levels', 'Z', 'visit', 'unused7', 'unused8', 'permZ', 'permX', 'permY', 'tmpRow', 'spread',
   'zDim', 'zCol', 'zBound', 'xDim', 'xCol', 'xBound', 'yDim', 'yCol', 'yBound', 'eps', 'nx', 'ny', 'stats', 'scratch', 'dx', 'dy',
-  'xEps', 'yEps', 'xIdx', 'yIdx', 'xThr', 'yThr', 'xMaxEps', 'yMaxEps', 'block',
+  'xEps', 'yEps', 'xIdx', 'yIdx', 'xThr', 'yThr', 'xMaxEps', 'yMaxEps', 'block', 'zRow8', 'xRow8', 'yRow8',
 ] as const;
 type Slot = (typeof HEADER)[number];
 const QUANT_BYTE = 240;
@@ -95,12 +95,14 @@ export function treeLevels(n: number): number {
 }
 
 const even = (d: number): number => d + (d & 1);
+/** Bytes of a row-major u8 row of d coordinates (row8Bytes in assembly/index.ts). */
+const row8Bytes = (d: number): number => Math.ceil(d / 32) * 32;
 /** Regions start on 128-byte boundaries (no two regions share a cache line). */
 const align = (b: number): number => Math.ceil(b / 128) * 128;
 
 /** Bytes of one query's state in the block scratch of count() and knn() (as in assembly/index.ts), the larger. */
 const blockStride = (dm: number, dz: number, leaves: number, levels: number, k: number): number =>
-  Math.max(dm * 20 + Math.ceil(dm / 16) * 16 + Math.ceil(leaves / 16) * 16 + 16, dz * 20 + Math.ceil(dz / 16) * 16 + k * 8 + (levels + 1) * 16 + 8);
+  Math.max(dm * 20 + row8Bytes(dm) + Math.ceil(leaves / 16) * 16 + 16, dz * 20 + row8Bytes(dz) + k * 8 + (levels + 1) * 16 + 8);
 
 let memoryCounter = 0;
 
@@ -155,6 +157,7 @@ export class KsgKernel {
       ['xEps', n * 8], ['yEps', n * 8], ['xIdx', n * 4], ['yIdx', n * 4], ['xThr', leaves * LEAF_SIZE], ['yThr', leaves * LEAF_SIZE],
       ['xMaxEps', (internal + leaves) * 8], ['yMaxEps', (internal + leaves) * 8],
       ['block', Math.max(1, opts.slots) * LEAF_SIZE * blockStride(Math.max(dxp, dyp), dz, leaves, levels, k)],
+      ['zRow8', n * row8Bytes(dz)], ['xRow8', n * row8Bytes(dxp)], ['yRow8', n * row8Bytes(dyp)],
     ];
     let off = this.ctx + HEADER_BYTES;
     for (const [name, bytes] of sizes) {
