@@ -5,10 +5,9 @@
  * this thread), then `count` run on any instance over the same memory: this thread's, or a pool worker's (see
  * worker.ts), without copying the data.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { readFileSync } from 'node:fs';
 import { InfoflowError } from '../errors.js';
+import { findRepoFile } from '../repo-files.js';
 import type { Matrix } from '../matrix.js';
 import { Xoshiro128 } from './noise.js';
 
@@ -65,16 +64,7 @@ export interface QueryJob {
   ctx: number;
 }
 
-/** <repo>/build/release.wasm, found from this file in src/, dist/ or dist-bench/src/. */
-export function findRepoFile(rel: string): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 6; i++) {
-    const p = join(dir, rel);
-    if (existsSync(p)) return p;
-    dir = dirname(dir);
-  }
-  throw new InfoflowError('io', `${rel}: not found next to the package; run 'npm run build'`);
-}
+export { findRepoFile };
 
 let cachedModule: WebAssembly.Module | undefined;
 export function kernelModule(): WebAssembly.Module {

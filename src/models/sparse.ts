@@ -12,11 +12,9 @@
  * n + 1), col (i32, nnz), val (f32, nnz), then per-call scratch: the dense operand, the rows, the result, each
  * 16-byte aligned, with a row stride of c rounded up to a multiple of 4 floats (the kernel's SIMD width).
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { readFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
-import { InfoflowError } from '../errors.js';
+import { findRepoFile } from '../repo-files.js';
 
 /** Above this fraction of nonzeros the dense tf.matMul is used (XNNPACK does ~5x more multiply-adds per second). */
 export const MAX_SPARSE_DENSITY = 0.5;
@@ -43,16 +41,6 @@ const WA = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
 interface SparseExports {
   spmm(rowPtr: number, col: number, val: number, rows: number, m: number, b: number, w: number, out: number): void;
   spmmT(rowPtr: number, col: number, val: number, rows: number, m: number, g: number, w: number, d: number, out: number): void;
-}
-
-function findRepoFile(rel: string): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 6; i++) {
-    const p = join(dir, rel);
-    if (existsSync(p)) return p;
-    dir = dirname(dir);
-  }
-  throw new InfoflowError('io', `${rel}: not found next to the package; run 'npm run build'`);
 }
 
 let cachedModule: object | undefined;
