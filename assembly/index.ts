@@ -323,6 +323,27 @@ function knnLeaf(li: i32, lo: i32, hi: i32): void {
 // ---------------------------------------------------------------- tree descent
 
 /** Lower bounds on the distance to the left and right children (the split dim only), at least `bound`. */
+let bHi: i32 = 0; // set by leafOf: the end of the leaf's tree positions
+
+/** The leaf (index among the leaves) holding tree position p of n, descending the median splits; sets bHi. */
+@inline function leafOf(p: i32, n: i32): i32 {
+  let node = 0;
+  let lo = 0;
+  let hi = n;
+  while (node < tFirstLeaf) {
+    const mid = (lo + hi) >> 1;
+    if (p < mid) {
+      node = 2 * node + 1;
+      hi = mid;
+    } else {
+      node = 2 * node + 2;
+      lo = mid;
+    }
+  }
+  bHi = hi;
+  return node - tFirstLeaf;
+}
+
 @inline function childBounds(node: i32, bound: f64): v128 {
   const s = <usize>load<i32>(tDim + (<usize>node << 2));
   const qs = load<f64>(qRow + (s << 3));
@@ -485,22 +506,9 @@ export function knn(ctx: usize, p0: i32, p1: i32, slot: i32): void {
   let p = p0;
   while (p < p1) {
     // the block: the positions of p's leaf in [p0, p1)
-    let node = 0;
-    let lo = 0;
-    let hi = n;
-    while (node < tFirstLeaf) {
-      const mid = (lo + hi) >> 1;
-      if (p < mid) {
-        node = 2 * node + 1;
-        hi = mid;
-      } else {
-        node = 2 * node + 2;
-        lo = mid;
-      }
-    }
-    kLeafA = node - tFirstLeaf;
+    kLeafA = leafOf(p, n);
     kP = p;
-    kEnd = hi < p1 ? hi : p1;
+    kEnd = bHi < p1 ? bHi : p1;
     for (let q = p; q < kEnd; q++) {
       const st = kBlk + <usize>(q - p) * kStride;
       qSplat = st;
@@ -687,21 +695,8 @@ export function count(ctx: usize, p0: i32, p1: i32, slot: i32): void {
     let p = p0;
     while (p < p1) {
       // the block: the positions of p's leaf in [p0, p1)
-      let node = 0;
-      let lo = 0;
-      let hi = n;
-      while (node < tFirstLeaf) {
-        const mid = (lo + hi) >> 1;
-        if (p < mid) {
-          node = 2 * node + 1;
-          hi = mid;
-        } else {
-          node = 2 * node + 2;
-          lo = mid;
-        }
-      }
-      const end = hi < p1 ? hi : p1;
-      cLeafA = node - tFirstLeaf;
+      cLeafA = leafOf(p, n);
+      const end = bHi < p1 ? bHi : p1;
       cSpan = cLeaves == 1 ? 1 : (cLeaves >> 1) + (cLeafA < (cLeaves >> 1) ? 1 : 0);
       for (let q = p; q < end; q++) {
         const st = blk + <usize>(q - p) * stride;
