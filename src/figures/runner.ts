@@ -132,10 +132,14 @@ export function lastErrorLine(lines: string[]): string {
 /** The stall limit of a preset when --stall-minutes is not given: generous multiples of its slowest epoch. */
 export const DEFAULT_STALL_SECONDS: Record<Preset, number> = { quick: 180, default: 600, full: 3600 };
 
-/** The last few error-looking stderr lines (or the last lines), joined on one line, for a killed child. */
+/** A child's stderr lines without Node's closing 'Node.js v20...' line, which says nothing. */
+function usefulLines(lines: string[]): string[] {
+  return lines.filter((l) => !/^Node\.js v\d/.test(l));
+}
+
+/** The last few stderr lines, joined on one line, for a killed child. */
 function tailLines(lines: string[], count = 3): string {
-  const useful = lines.filter((l) => !/^Node\.js v\d/.test(l));
-  return useful.slice(-count).join(' | ');
+  return usefulLines(lines).slice(-count).join(' | ');
 }
 
 /** Runs one child; resolves with its outcome (never rejects: a failure is an outcome). */
@@ -216,7 +220,7 @@ function runChild(spec: RunSpec, runDir: string, ctx: FigureContext): Promise<Ru
         resolveOutcome({ spec, dir: runDir, status: 'done', rows });
         return;
       }
-      const last = errLines.filter((l) => !/^Node\.js v\d/.test(l)).at(-1);
+      const last = usefulLines(errLines).at(-1);
       const tail = tailLines(errLines);
       const why =
         (stalled ? `${stalled}${tail ? `; its last stderr lines: ${tail}` : '; it wrote nothing on stderr'}` : undefined) ??
