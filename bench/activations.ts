@@ -7,14 +7,9 @@
  * then down, then both (row r uses image r mod 70,000 and shift floor(r / 70,000)), so any N up to 280,000.
  */
 import { loadMnistRaw, MNIST_PIXELS } from '../src/data/mnist.js';
-import { Xoshiro128 } from '../src/mi/noise.js';
+import { Xoshiro128 } from '../src/random.js';
 
 const SHIFTS: [number, number][] = [[0, 0], [1, 0], [0, 1], [1, 1]];
-
-function gaussian(rng: Xoshiro128): number {
-  const u = 1 - rng.nextDouble();
-  return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * rng.nextDouble());
-}
 
 let mnist: Uint8Array | undefined;
 function allImages(): Uint8Array {
@@ -39,8 +34,7 @@ function pixel(images: Uint8Array, img: number, r: number, c: number, dx: number
 /** a (n x din, row-major) times w (din x dout) -> standardise each column over n -> tanh, skipping zeros of a. */
 function layer(a: Float32Array, n: number, din: number, dout: number, rng: Xoshiro128): Float32Array {
   const std = Math.sqrt(2 / (din + dout));
-  const w = new Float64Array(din * dout);
-  for (let i = 0; i < w.length; i++) w[i] = std * gaussian(rng);
+  const w = rng.fillGaussian(new Float64Array(din * dout), std);
   const pre = new Float64Array(n * dout);
   for (let i = 0; i < n; i++) {
     const o = i * dout;

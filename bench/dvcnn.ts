@@ -13,8 +13,8 @@ import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { initBackend, tf } from '../src/backend.js';
-import { Xoshiro128 } from '../src/mi/noise.js';
-import { Dvcnn, gaussian } from '../src/models/dvcnn.js';
+import { Dvcnn } from '../src/models/dvcnn.js';
+import { Xoshiro128 } from '../src/random.js';
 
 interface StepRow {
   backend: string;
@@ -33,7 +33,7 @@ const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length
 async function timeStep(backend: 'wasm' | 'cpu', width: number, depth: number, repeats: number): Promise<StepRow> {
   await initBackend(backend);
   const net = new Dvcnn({ width, depth, activation: 'sigmoid', triangle: 'alternate', biasInit: -2, classes: 10, seed: 0 });
-  const x = tf.tensor2d(gaussian(new Xoshiro128(1), BATCH * width, 1).map((v) => Math.abs(v) % 1), [BATCH, width]);
+  const x = tf.tensor2d(new Xoshiro128(1).fillGaussian(new Float32Array(BATCH * width)).map((v) => Math.abs(v) % 1), [BATCH, width]);
   const oneHot = tf.oneHot(tf.tensor1d(Array.from({ length: BATCH }, (_, i) => i % 10), 'int32'), 10) as tf.Tensor2D;
   const times: number[] = [];
   let sink = 0;

@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../src/backend.js';
-import { Xoshiro128 } from '../src/mi/noise.js';
-import { type Activation, Dvcnn, gaussian } from '../src/models/dvcnn.js';
+import { type Activation, Dvcnn } from '../src/models/dvcnn.js';
+import { Xoshiro128 } from '../src/random.js';
 
 beforeAll(async () => {
   await initBackend('cpu');
@@ -15,7 +15,7 @@ const CLASSES = 4;
 
 function batch(seed: number): { x: Float32Array; labels: number[] } {
   const rng = new Xoshiro128(seed);
-  return { x: gaussian(rng, BATCH * WIDTH, 1), labels: Array.from({ length: BATCH }, (_, i) => i % CLASSES) };
+  return { x: rng.fillGaussian(new Float32Array(BATCH * WIDTH)), labels: Array.from({ length: BATCH }, (_, i) => i % CLASSES) };
 }
 
 /**
@@ -32,7 +32,7 @@ function dvcnnGradNorms(activation: Activation, biasInit: number, weightStd?: nu
   const m = new Dvcnn({ width: WIDTH, depth: DEPTH, activation, triangle: 'alternate', biasInit, weightStd, classes: CLASSES, seed: 2 });
   // the model starts its output layer at zero (no signal would flow back); give it N(0, 1/d) weights
   const w = m.weights();
-  m.setWeights({ ...w, outW: gaussian(new Xoshiro128(5), WIDTH * CLASSES, 1 / Math.sqrt(WIDTH)) });
+  m.setWeights({ ...w, outW: new Xoshiro128(5).fillGaussian(new Float32Array(WIDTH * CLASSES), 1 / Math.sqrt(WIDTH)) });
   const { x, labels } = batch(3);
   const norms = new Array<number>(DEPTH).fill(NaN);
   const xnorms = new Array<number>(DEPTH).fill(NaN);
@@ -56,8 +56,8 @@ function dvcnnGradNorms(activation: Activation, biasInit: number, weightStd?: nu
 function mlpGradNorms(bias: number, std = 1 / Math.sqrt(WIDTH)): GradNorms {
   const d = WIDTH;
   const rng = new Xoshiro128(4);
-  const ws = Array.from({ length: DEPTH }, () => gaussian(rng, d * d, std));
-  const outW = gaussian(rng, d * CLASSES, 1 / Math.sqrt(d));
+  const ws = Array.from({ length: DEPTH }, () => rng.fillGaussian(new Float32Array(d * d), std));
+  const outW = rng.fillGaussian(new Float32Array(d * CLASSES), 1 / Math.sqrt(d));
   const { x, labels } = batch(3);
   const norms = new Array<number>(DEPTH).fill(0);
   const sq = new Float64Array(DEPTH);

@@ -2,17 +2,16 @@ import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../src/backend.js';
 import { InfoflowError } from '../src/errors.js';
-import { Xoshiro128 } from '../src/mi/noise.js';
 import {
   Dvcnn,
   type DvcnnConfig,
   type DvcnnWeights,
-  gaussian,
   logAbsDet,
   maskValues,
   referenceForward,
   validateDvcnnConfig,
 } from '../src/models/dvcnn.js';
+import { Xoshiro128 } from '../src/random.js';
 
 beforeAll(async () => {
   await initBackend('cpu');
@@ -29,10 +28,10 @@ function randomize(model: Dvcnn, seed: number, std = 0.7): DvcnnWeights {
   const { width: d, depth, classes } = model.config;
   const rng = new Xoshiro128(seed);
   const w: DvcnnWeights = {
-    a: Array.from({ length: depth }, () => gaussian(rng, d * d, std)),
-    b: Array.from({ length: depth }, () => gaussian(rng, d, 1.5)),
-    outW: gaussian(rng, d * classes, 0.3),
-    outB: gaussian(rng, classes, 0.1),
+    a: Array.from({ length: depth }, () => rng.fillGaussian(new Float32Array(d * d), std)),
+    b: Array.from({ length: depth }, () => rng.fillGaussian(new Float32Array(d), 1.5)),
+    outW: rng.fillGaussian(new Float32Array(d * classes), 0.3),
+    outB: rng.fillGaussian(new Float32Array(classes), 0.1),
   };
   model.setWeights(w);
   return model.weights();
@@ -80,7 +79,7 @@ describe('DVCNN layer wiring', () => {
     for (const triangle of ['alternate', 'upper', 'lower'] as const) {
       const m = new Dvcnn(config({ triangle, activation: 'sigmoid' }));
       const w = randomize(m, 3);
-      const x = gaussian(new Xoshiro128(9), 4 * 16, 1);
+      const x = new Xoshiro128(9).fillGaussian(new Float32Array(4 * 16));
       const y = forward(m, x, 4);
       for (let r = 0; r < 4; r++) {
         const ref = referenceForward(m.config, w, x.subarray(r * 16, (r + 1) * 16)).y;
@@ -96,7 +95,7 @@ describe('volume conservation', () => {
     for (const triangle of ['upper', 'lower'] as const) {
       const m = new Dvcnn(config({ depth: 1, triangle }));
       randomize(m, 4);
-      const x = gaussian(new Xoshiro128(5), 16, 1);
+      const x = new Xoshiro128(5).fillGaussian(new Float32Array(16));
       const y0 = forward(m, x, 1);
       for (let j = 0; j < 16; j++) {
         const xp = Float32Array.from(x);
@@ -116,7 +115,7 @@ describe('volume conservation', () => {
     const w = randomize(m, 6);
     const rng = new Xoshiro128(7);
     for (let trial = 0; trial < 5; trial++) {
-      const x = gaussian(rng, 16, 1);
+      const x = rng.fillGaussian(new Float32Array(16));
       const { jacobian } = referenceForward(m.config, w, x, true);
       const jac = jacobian!;
       // the product is far from the identity (not a trivial pass)...
@@ -146,13 +145,13 @@ describe('volume conservation', () => {
   it('control: the same residual layers without the triangular mask do not conserve volume', () => {
     const d = 16;
     const rng = new Xoshiro128(8);
-    const x = gaussian(rng, d, 1);
+    const x = rng.fillGaussian(new Float32Array(d));
     let jac = new Float64Array(d * d);
     for (let i = 0; i < d; i++) jac[i * d + i] = 1;
     let h = Float64Array.from(x);
     for (let l = 0; l < 5; l++) {
-      const a = gaussian(rng, d * d, 0.7);
-      const b = gaussian(rng, d, 1.5);
+      const a = rng.fillGaussian(new Float32Array(d * d), 0.7);
+      const b = rng.fillGaussian(new Float32Array(d), 1.5);
       const layerJ = new Float64Array(d * d);
       const next = new Float64Array(d);
       for (let i = 0; i < d; i++) {
@@ -176,7 +175,7 @@ describe('hand-written backward pass', () => {
     const m = new Dvcnn(cfg);
     const w = randomize(m, 11, 0.8);
     const n = 4;
-    const x = gaussian(new Xoshiro128(12), n * 6, 1);
+    const x = new Xoshiro128(12).fillGaussian(new Float32Array(n * 6));
     const labels = [0, 2, 1, 2];
     const refLoss = (ww: DvcnnWeights): number => {
       let total = 0;
@@ -222,7 +221,7 @@ describe('hand-written backward pass', () => {
 
   it('an SGD step lowers the loss and keeps the weights outside the mask at zero', () => {
     const m = new Dvcnn(config({ width: 8, depth: 4, activation: 'sigmoid', biasInit: -2, classes: 3 }));
-    const x = tf.tensor2d(gaussian(new Xoshiro128(13), 16 * 8, 1), [16, 8]);
+    const x = tf.tensor2d(new Xoshiro128(13).fillGaussian(new Float32Array(16 * 8)), [16, 8]);
     const oneHot = tf.oneHot(tf.tensor1d(Array.from({ length: 16 }, (_, i) => i % 3), 'int32'), 3) as tf.Tensor2D;
     const first = m.step(x, oneHot, { lr: 0.1 });
     let last = first;
@@ -245,11 +244,11 @@ describe('centred parametrisation', () => {
     const m = new Dvcnn(cfg);
     randomize(m, 21, 0.8);
     const n = 4;
-    const x = gaussian(new Xoshiro128(22), n * 6, 1);
+    const x = new Xoshiro128(22).fillGaussian(new Float32Array(n * 6));
     const xt = tf.tensor2d(x, [n, 6]);
     const before = tf.tidy(() => m.logits(xt).dataSync() as Float32Array);
     const rng = new Xoshiro128(23);
-    const centers = Array.from({ length: 4 }, () => gaussian(rng, 6, 3));
+    const centers = Array.from({ length: 4 }, () => rng.fillGaussian(new Float32Array(6), 3));
     m.setCenters(centers, true);
     const after = tf.tidy(() => m.logits(xt).dataSync() as Float32Array);
     for (let k = 0; k < before.length; k++) expect(after[k]).toBeCloseTo(before[k], 4);

@@ -1,8 +1,8 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { InfoflowError } from '../src/errors.js';
 import { MIEstimator, mutualInformation } from '../src/mi/index.js';
-import { Xoshiro128 } from '../src/mi/noise.js';
 import { referenceMI } from '../src/mi/reference.js';
+import { Xoshiro128 } from '../src/random.js';
 import { gaussianPairs, goldenCases, readGoldenNpy, seededData, tiedData } from './mi-fixtures.js';
 
 const asInput = (m: { data: Float32Array | Float64Array; n: number; d: number }) => ({ data: m.data, shape: [m.n, m.d] });
@@ -74,14 +74,10 @@ describe('mutualInformation', () => {
     const { x, y, trueBits } = gaussianPairs(8000, 2, 0.8, 21);
     const r = await est2.estimate(asInput(x), asInput(y));
     expect(Math.abs(r.mi - trueBits)).toBeLessThan(0.05);
-    // shuffle the rows of y (seeded Fisher-Yates)
+    // shuffle the rows of y
     const rng = new Xoshiro128(5);
     const ys = new Float64Array(y.data.length);
-    const order = Array.from({ length: y.n }, (_, i) => i);
-    for (let i = order.length - 1; i > 0; i--) {
-      const j = rng.nextU32() % (i + 1);
-      [order[i], order[j]] = [order[j], order[i]];
-    }
+    const order = rng.shuffle(Int32Array.from({ length: y.n }, (_, i) => i));
     order.forEach((src, i) => ys.set(y.data.subarray(src * y.d, (src + 1) * y.d), i * y.d));
     const r0 = await est2.estimate(asInput(x), { data: ys, shape: [y.n, y.d] });
     expect(Math.abs(r0.mi)).toBeLessThan(0.03);

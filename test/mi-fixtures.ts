@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Matrix } from '../src/matrix.js';
-import { Xoshiro128 } from '../src/mi/noise.js';
+import { Xoshiro128 } from '../src/random.js';
 
 export const GOLDEN_DIR = join(import.meta.dirname, 'fixtures', 'golden');
 
@@ -54,21 +54,14 @@ export function readPointsCsv(file: string): { eps: number[]; nx: number[]; ny: 
   return { eps, nx, ny };
 }
 
-/** Standard normal draws (Box-Muller) from a seeded generator. */
-export function gaussian(rng: Xoshiro128): number {
-  const u = 1 - rng.nextDouble();
-  const v = rng.nextDouble();
-  return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
-}
-
 /** n samples of `pairs` independent correlated Gaussian pairs (x_c, y_c) with correlation rho. */
 export function gaussianPairs(n: number, pairs: number, rho: number, seed: number): { x: Matrix; y: Matrix; trueBits: number } {
   const rng = new Xoshiro128(seed);
   const x = new Float64Array(n * pairs);
   const y = new Float64Array(n * pairs);
   for (let i = 0; i < n * pairs; i++) {
-    const a = gaussian(rng);
-    const b = gaussian(rng);
+    const a = rng.gaussian();
+    const b = rng.gaussian();
     x[i] = a;
     y[i] = rho * a + Math.sqrt(1 - rho * rho) * b;
   }
@@ -84,9 +77,9 @@ export function tiedData(n: number, dx: number, dy: number, levels: number, seed
   const x = new Float32Array(n * dx);
   const y = new Float32Array(n * dy);
   for (let i = 0; i < n; i++) {
-    const base = gaussian(rng);
-    for (let c = 0; c < dx; c++) x[i * dx + c] = Math.round((base + 0.5 * gaussian(rng)) * levels) / levels;
-    for (let c = 0; c < dy; c++) y[i * dy + c] = Math.round((base + 0.5 * gaussian(rng)) * levels) / levels;
+    const base = rng.gaussian();
+    for (let c = 0; c < dx; c++) x[i * dx + c] = Math.round((base + 0.5 * rng.gaussian()) * levels) / levels;
+    for (let c = 0; c < dy; c++) y[i * dy + c] = Math.round((base + 0.5 * rng.gaussian()) * levels) / levels;
   }
   return { x: { data: x, n, d: dx }, y: { data: y, n, d: dy } };
 }

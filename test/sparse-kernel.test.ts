@@ -1,15 +1,15 @@
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend, tf } from '../src/backend.js';
 import { loadSplit } from '../src/data/splits.js';
-import { Rng } from '../src/models/hodas.js';
 import { MAX_SPARSE_DENSITY, SparseInput } from '../src/models/sparse.js';
+import { Mulberry32 } from '../src/random.js';
 
 beforeAll(async () => {
   await initBackend('wasm');
 });
 
 /** n x d with about `density` of the entries nonzero (uniform in (0, 1], as pixels), some rows and columns all zero. */
-function sparseData(rng: Rng, n: number, d: number, density: number): Float32Array {
+function sparseData(rng: Mulberry32, n: number, d: number, density: number): Float32Array {
   const x = new Float32Array(n * d);
   for (let r = 0; r < n; r++) {
     if (r % 7 === 3) continue; // an empty row
@@ -18,8 +18,8 @@ function sparseData(rng: Rng, n: number, d: number, density: number): Float32Arr
   return x;
 }
 
-function normal(rng: Rng, size: number): Float32Array {
-  return Float32Array.from({ length: size }, () => rng.normal());
+function normal(rng: Mulberry32, size: number): Float32Array {
+  return Float32Array.from({ length: size }, () => rng.gaussian());
 }
 
 /**
@@ -62,7 +62,7 @@ function gatherRows(x: Float32Array, d: number, rows: Int32Array): Float32Array 
 }
 
 /** Checks X[rows] w and X[rows]^T g against tf.matMul on the gathered dense rows. */
-function checkProducts(sp: SparseInput, x: Float32Array, n: number, d: number, c: number, rows: Int32Array | null, rng: Rng): void {
+function checkProducts(sp: SparseInput, x: Float32Array, n: number, d: number, c: number, rows: Int32Array | null, rng: Mulberry32): void {
   const xr = rows ? gatherRows(x, d, rows) : x;
   const m = rows ? rows.length : n;
   const wData = normal(rng, d * c);
@@ -80,7 +80,7 @@ function checkProducts(sp: SparseInput, x: Float32Array, n: number, d: number, c
 describe('sparse x dense products (build/sparse.wasm) against tf.matMul', () => {
   for (const c of [8, 13, 16, 32, 64, 100, 128]) {
     it(`random sparse input, ${c} output columns, all rows and a minibatch`, () => {
-      const rng = new Rng(c);
+      const rng = new Mulberry32(c);
       const [n, d] = [300, 97];
       const x = sparseData(rng, n, d, 0.2);
       const sp = new SparseInput(x, n, d);
@@ -98,12 +98,8 @@ describe('sparse x dense products (build/sparse.wasm) against tf.matMul', () => 
     const sp = new SparseInput(data.train.x, n, d);
     expect(sp.density).toBeGreaterThan(0.1);
     expect(sp.density).toBeLessThan(0.3);
-    const rng = new Rng(1);
-    const perm = Int32Array.from({ length: n }, (_, i) => i);
-    for (let i = n - 1; i > 0; i--) {
-      const j = Math.floor(rng.uniform() * (i + 1));
-      [perm[i], perm[j]] = [perm[j], perm[i]];
-    }
+    const rng = new Mulberry32(1);
+    const perm = rng.shuffle(Int32Array.from({ length: n }, (_, i) => i));
     for (const c of [16, 64, 256]) {
       checkProducts(sp, data.train.x, n, d, c, null, rng);
       checkProducts(sp, data.train.x, n, d, c, perm.subarray(0, 200), rng);
@@ -111,7 +107,7 @@ describe('sparse x dense products (build/sparse.wasm) against tf.matMul', () => 
   });
 
   it('a dense input and an all-zero input give the right products too', () => {
-    const rng = new Rng(3);
+    const rng = new Mulberry32(3);
     const dense = normal(rng, 40 * 9);
     checkProducts(new SparseInput(dense, 40, 9), dense, 40, 9, 12, null, rng);
     const zeros = new Float32Array(40 * 9);
@@ -121,7 +117,7 @@ describe('sparse x dense products (build/sparse.wasm) against tf.matMul', () => 
   });
 
   it('results are tensors of their own: a later product does not change an earlier one', () => {
-    const rng = new Rng(4);
+    const rng = new Mulberry32(4);
     const x = sparseData(rng, 50, 20, 0.3);
     const sp = new SparseInput(x, 50, 20);
     const w1 = tf.tensor2d(normal(rng, 20 * 8), [20, 8]);
@@ -150,7 +146,7 @@ describe('when the sparse path is used', () => {
   });
 
   it('only for inputs at most half nonzero, and not with INFOFLOW_SPARSE=0', () => {
-    const rng = new Rng(5);
+    const rng = new Mulberry32(5);
     expect(SparseInput.maybe(sparseData(rng, 20, 10, 0.2), 20, 10)).not.toBeNull();
     expect(SparseInput.maybe(normal(rng, 200), 20, 10)).toBeNull();
     expect(MAX_SPARSE_DENSITY).toBe(0.5);

@@ -13,7 +13,7 @@
  * background is added): 196 or 49 features instead of 784, so deep nets fit this machine's CPU budget.
  */
 import { usageError } from '../errors.js';
-import { Xoshiro128 } from '../mi/noise.js';
+import { Xoshiro128 } from '../random.js';
 import { loadMnistRaw, MNIST_PIXELS, type MnistRaw } from './mnist.js';
 import type { Dataset } from './splits.js';
 
@@ -72,7 +72,7 @@ function imagePixels(pool: { train: MnistRaw; test: MnistRaw }, index: number, b
   } else {
     // one stream per (seed, image): the same image gets the same noise whatever else is loaded
     const rng = new Xoshiro128(seed * 1_000_003 + index + 1);
-    for (let k = 0; k < MNIST_PIXELS; k++) out[k] = Math.max(raw.images[src + k] / 255, rng.nextDouble());
+    for (let k = 0; k < MNIST_PIXELS; k++) out[k] = Math.max(raw.images[src + k] / 255, rng.uniform());
   }
   return raw.labels[i];
 }

@@ -20,7 +20,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { configError, usageError } from '../errors.js';
-import { Xoshiro128 } from '../mi/noise.js';
+import { Xoshiro128 } from '../random.js';
 
 export const ACTIVATIONS = ['sigmoid', 'tanh', 'relu'] as const;
 export type Activation = (typeof ACTIVATIONS)[number];
@@ -110,19 +110,6 @@ export function maskValues(d: number, o: Orientation): Float32Array {
   return m;
 }
 
-/** Standard normal draws (Box-Muller) from a seeded stream. */
-export function gaussian(rng: Xoshiro128, n: number, std: number): Float32Array {
-  const out = new Float32Array(n);
-  for (let k = 0; k < n; k += 2) {
-    const u = 1 - rng.nextDouble();
-    const v = rng.nextDouble();
-    const r = std * Math.sqrt(-2 * Math.log(u));
-    out[k] = r * Math.cos(2 * Math.PI * v);
-    if (k + 1 < n) out[k + 1] = r * Math.sin(2 * Math.PI * v);
-  }
-  return out;
-}
-
 export function applyActivation(a: Activation, z: tf.Tensor): tf.Tensor {
   return a === 'sigmoid' ? tf.sigmoid(z) : a === 'tanh' ? tf.tanh(z) : tf.relu(z);
 }
@@ -172,7 +159,7 @@ export class Dvcnn {
     const maskData = { upper: maskValues(d, 'upper'), lower: maskValues(d, 'lower') };
     this.masks = { upper: tf.tensor2d(maskData.upper, [d, d]), lower: tf.tensor2d(maskData.lower, [d, d]) };
     for (let l = 0; l < config.depth; l++) {
-      const w = gaussian(rng, d * d, std);
+      const w = rng.fillGaussian(new Float32Array(d * d), std);
       const m = maskData[orientationOf(config.triangle, l)];
       for (let k = 0; k < w.length; k++) w[k] *= m[k];
       this.a.push(tf.variable(tf.tensor2d(w, [d, d])));

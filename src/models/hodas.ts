@@ -32,6 +32,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { usageError } from '../errors.js';
+import { Mulberry32, type SeededRandom } from '../random.js';
 import type { SparseInput } from './sparse.js';
 
 export const ARCHS = ['mlp', 'shortcut', 'residual', 'shortcut-residual'] as const;
@@ -72,42 +73,16 @@ export function residualSources(spec: Pick<HodasSpec, 'arch' | 'depth'>): number
   return src;
 }
 
-/** A small seeded PRNG (mulberry32) with normal draws (Box-Muller). */
-export class Rng {
-  private s: number;
-  private spare: number | null = null;
-  constructor(seed: number) {
-    this.s = (seed >>> 0) ^ 0x9e3779b9;
-  }
-  uniform(): number {
-    // see: mulberry32 (Tommy Ettinger), public domain
-    let t = (this.s = (this.s + 0x6d2b79f5) >>> 0);
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  }
-  normal(): number {
-    if (this.spare !== null) {
-      const v = this.spare;
-      this.spare = null;
-      return v;
-    }
-    let u = 0;
-    while (u === 0) u = this.uniform();
-    const r = Math.sqrt(-2 * Math.log(u));
-    const th = 2 * Math.PI * this.uniform();
-    this.spare = r * Math.sin(th);
-    return r * Math.cos(th);
-  }
-}
+// The old name, kept while the committed src/train/index.ts imports it.
+export { Mulberry32 as Rng };
 
-export function glorotNormal(rng: Rng, fanIn: number, fanOut: number): Float32Array {
+export function glorotNormal(rng: SeededRandom, fanIn: number, fanOut: number): Float32Array {
   // see: Keras GlorotNormal (truncated normal; 0.8796... is the stddev of a unit normal truncated at 2)
   const std = Math.sqrt(2 / (fanIn + fanOut)) / 0.87962566103423978;
   const out = new Float32Array(fanIn * fanOut);
   for (let i = 0; i < out.length; i++) {
     let v: number;
-    do v = rng.normal();
+    do v = rng.gaussian();
     while (Math.abs(v) > 2);
     out[i] = v * std;
   }
@@ -181,7 +156,7 @@ export class HodasNet {
     this.widths = layerWidths(spec);
     this.residual = residualSources(spec);
     this.shortcut = hasShortcut(spec.arch);
-    const rng = new Rng(seed);
+    const rng = new Mulberry32(seed);
     let fanIn = spec.inputDim;
     const add = (map: Map<string, tf.Variable>, name: string, data: Float32Array, shape: number[]) =>
       map.set(name, tf.variable(tf.tensor(data, shape), map === this.params, `hodas_${name}_${variableCounter++}`));
