@@ -9,7 +9,8 @@ export type ErrorKind =
   | 'usage' // a bad option or argument value
   | 'input' // a bad input file or array (missing, truncated, malformed, NaN, N mismatch)
   | 'config' // a run directory or figure spec that does not fit
-  | 'io'; // the output could not be written
+  | 'io' // the output could not be written
+  | 'internal'; // a library function called against its contract: a bug in infoflow, not bad input (exit 1)
 
 export class InfoflowError extends Error {
   readonly kind: ErrorKind;
@@ -38,6 +39,11 @@ export function configError(source: string, message: string): InfoflowError {
 
 export function ioError(path: string, message: string, cause?: unknown): InfoflowError {
   return new InfoflowError('io', `${path}: ${message}`, { cause });
+}
+
+/** A broken invariant between infoflow's own modules; `where` names the function or argument. */
+export function internalError(where: string, message: string): InfoflowError {
+  return new InfoflowError('internal', `internal error: ${where}: ${message} (please report it)`, { exitCode: 1 });
 }
 
 export function isInfoflowError(e: unknown): e is InfoflowError {

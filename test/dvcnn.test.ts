@@ -324,4 +324,9 @@ describe('bad configurations', () => {
   it('refuses a network too big for memory before allocating it', () => {
     expect(message(() => validateDvcnnConfig({ ...base, width: 784, depth: 1000 }))).toMatch(/GiB of weights; lower --depth or use --downsample/);
   });
+  it('setCenters with the wrong number of centres is an internal InfoflowError', () => {
+    const net = new Dvcnn({ ...base, width: 4, depth: 2 });
+    expect(message(() => net.setCenters([new Float32Array(4)], false))).toMatch(/^internal error: Dvcnn.setCenters: needs depth \+ 1 = 3 vectors; got 1/);
+    net.dispose();
+  });
 });

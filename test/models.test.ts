@@ -163,6 +163,15 @@ describe('hand-written backward pass', () => {
     expect(Array.from(a)).not.toEqual(Array.from(c));
   });
 
+  it('importState refuses variables the network lacks and shapes that differ, naming the variable', () => {
+    const net = new HodasNet({ arch: 'mlp', width: 2, depth: 3, inputDim: 4, classes: 2 }, 0);
+    const input = expect.objectContaining({ name: 'InfoflowError', kind: 'input' });
+    expect(() => net.importState({ 'p:W9': { shape: [1], data: new Float32Array(1) } })).toThrow(/^p:W9: no such variable/);
+    expect(() => net.importState({ 'p:W9': { shape: [1], data: new Float32Array(1) } })).toThrow(input);
+    expect(() => net.importState({ 'p:W0': { shape: [4, 3], data: new Float32Array(12) } })).toThrow(/^p:W0: shape \[4,3\] does not match this network's \[4,4\]/);
+    net.dispose();
+  });
+
   it('rejects bad architectures, widths and depths with one-line messages', () => {
     expect(() => parseArch('cnn')).toThrow(/--arch: unknown architecture 'cnn'; use one of mlp, shortcut, residual, shortcut-residual/);
     expect(() => new HodasNet({ arch: 'mlp', width: 0, depth: 5, inputDim: 4, classes: 2 }, 0)).toThrow(InfoflowError);

@@ -129,13 +129,16 @@ describe('sparse x dense products (build/sparse.wasm) against tf.matMul', () => 
     tf.dispose([w1, w2, a, b]);
   });
 
-  it('bad shapes and rows are RangeErrors that name the argument', () => {
+  it('bad shapes and rows are internal InfoflowErrors that name the argument', () => {
     const sp = new SparseInput(new Float32Array(12), 3, 4);
     const w = tf.zeros([5, 2]) as tf.Tensor2D;
     expect(() => sp.matMul(w)).toThrow(/w must be \[4, c\]; got \[5,2\]/);
     expect(() => sp.matMul(tf.zeros([4, 2]) as tf.Tensor2D, Int32Array.from([0, 3]))).toThrow(/rows\[1\] must be in \[0, 2\]; got 3/);
     expect(() => sp.matMulT(tf.zeros([2, 2]) as tf.Tensor2D)).toThrow(/g must be \[3, c\]/);
-    expect(() => new SparseInput(new Float32Array(5), 2, 3)).toThrow(RangeError);
+    expect(() => new SparseInput(new Float32Array(5), 2, 3)).toThrow(/SparseInput: data has 5 values; expected n \* d = 6/);
+    const internal = expect.objectContaining({ name: 'InfoflowError', kind: 'internal', exitCode: 1 });
+    expect(() => sp.matMul(w)).toThrow(internal);
+    expect(() => new SparseInput(new Float32Array(5), 2, 3)).toThrow(internal);
     w.dispose();
   });
 });

@@ -19,7 +19,7 @@
  * direction only; alternating lets every unit depend on every input after two layers, at no cost in volume.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { configError, usageError } from '../errors.js';
+import { configError, internalError, usageError } from '../errors.js';
 import { Xoshiro128 } from '../random.js';
 
 export const ACTIVATIONS = ['sigmoid', 'tanh', 'relu'] as const;
@@ -188,7 +188,7 @@ export class Dvcnn {
    * network computes exactly what it computed before; a checkpoint restore passes false.
    */
   setCenters(centers: Float32Array[], keepFunction: boolean): void {
-    if (centers.length !== this.config.depth + 1) throw new Error(`setCenters needs depth + 1 = ${this.config.depth + 1} vectors; got ${centers.length}`);
+    if (centers.length !== this.config.depth + 1) throw internalError('Dvcnn.setCenters', `needs depth + 1 = ${this.config.depth + 1} vectors; got ${centers.length}`);
     this.centers?.forEach((c) => c.dispose());
     this.centers = centers.map((c) => tf.keep(tf.tensor1d(c)));
     if (!keepFunction) return;

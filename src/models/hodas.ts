@@ -31,7 +31,7 @@
  * layer's two products X W0 and X^T dZ then skip the input's zeros (MNIST: ~81%), with the same float32 results.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { usageError } from '../errors.js';
+import { inputError, usageError } from '../errors.js';
 import { Mulberry32, type SeededRandom } from '../random.js';
 import type { SparseInput } from './sparse.js';
 
@@ -358,8 +358,8 @@ export class HodasNet {
     const maps: Record<string, Map<string, tf.Variable>> = { 'p:': this.params, 's:': this.state, 'o:': this.slots };
     for (const [key, val] of Object.entries(values)) {
       const v = maps[key.slice(0, 2)]?.get(key.slice(2));
-      if (!v) throw new Error(`unknown variable ${key}`);
-      if (v.shape.join('x') !== val.shape.join('x')) throw new Error(`${key}: shape ${val.shape} != ${v.shape}`);
+      if (!v) throw inputError(key, 'no such variable in this network');
+      if (v.shape.join('x') !== val.shape.join('x')) throw inputError(key, `shape [${val.shape}] does not match this network's [${v.shape}]`);
       tf.tidy(() => v.assign(tf.tensor(val.data, v.shape)));
     }
   }

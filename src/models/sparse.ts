@@ -14,6 +14,7 @@
  */
 import { readFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
+import { inputError, internalError } from '../errors.js';
 import { findRepoFile } from '../repo-files.js';
 
 /** Above this fraction of nonzeros the dense tf.matMul is used (XNNPACK does ~5x more multiply-adds per second). */
@@ -74,7 +75,7 @@ export class SparseInput {
 
   /** CSR of a row-major n x d matrix (copied; the input array is not kept). */
   constructor(data: Float32Array, n: number, d: number) {
-    if (data.length !== n * d) throw new RangeError(`data has ${data.length} values; expected n * d = ${n * d}`);
+    if (data.length !== n * d) throw internalError('SparseInput', `data has ${data.length} values; expected n * d = ${n * d}`);
     let nnz = 0;
     for (let i = 0; i < data.length; i++) if (data[i] !== 0) nnz++;
     this.n = n;
@@ -119,7 +120,7 @@ export class SparseInput {
   private reserve(bytes: number): ArrayBuffer {
     const need = Math.ceil((this.scratch + bytes) / PAGE);
     const have = this.memory.buffer.byteLength / PAGE;
-    if (need > MAX_PAGES) throw new RangeError(`sparse product needs ${need} pages of wasm memory; at most ${MAX_PAGES}`);
+    if (need > MAX_PAGES) throw inputError('sparse first layer', `the product needs ${need} pages of wasm memory, more than the ${MAX_PAGES} (4 GiB) wasm can address; use fewer rows or a smaller width, or INFOFLOW_SPARSE=0`);
     if (need > have) this.memory.grow(need - have);
     return this.memory.buffer;
   }
@@ -128,7 +129,7 @@ export class SparseInput {
     if (rows === null) return this.n;
     for (let i = 0; i < rows.length; i++) {
       const r = rows[i];
-      if (!(r >= 0 && r < this.n)) throw new RangeError(`rows[${i}] must be in [0, ${this.n - 1}]; got ${r}`);
+      if (!(r >= 0 && r < this.n)) throw internalError('SparseInput', `rows[${i}] must be in [0, ${this.n - 1}]; got ${r}`);
     }
     return rows.length;
   }
@@ -166,7 +167,7 @@ export class SparseInput {
 
   /** X[rows] w: [m, c] for w [d, c]. */
   matMul(w: tf.Tensor2D, rows: Int32Array | null = null): tf.Tensor2D {
-    if (w.rank !== 2 || w.shape[0] !== this.d) throw new RangeError(`w must be [${this.d}, c]; got [${w.shape}]`);
+    if (w.rank !== 2 || w.shape[0] !== this.d) throw internalError('SparseInput.matMul', `w must be [${this.d}, c]; got [${w.shape}]`);
     const m = this.checkRows(rows);
     const c = w.shape[1];
     const cp = Math.ceil(c / 4) * 4;
@@ -182,7 +183,7 @@ export class SparseInput {
   /** X[rows]^T g: [d, c] for g [m, c]. */
   matMulT(g: tf.Tensor2D, rows: Int32Array | null = null): tf.Tensor2D {
     const m = this.checkRows(rows);
-    if (g.rank !== 2 || g.shape[0] !== m) throw new RangeError(`g must be [${m}, c] (one row per selected row); got [${g.shape}]`);
+    if (g.rank !== 2 || g.shape[0] !== m) throw internalError('SparseInput.matMulT', `g must be [${m}, c] (one row per selected row); got [${g.shape}]`);
     const c = g.shape[1];
     const cp = Math.ceil(c / 4) * 4;
     const gAt = this.scratch;
