@@ -9,6 +9,7 @@ import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { InfoflowError } from '../src/errors.js';
 import { arraySpec, batchScript, shellQuote } from '../src/figures/executors/slurm-script.js';
 import { expandArrayIds, isUnknownJob, parseArrayJob, parseSbatchOutput, parseScontrolLine, phaseOf } from '../src/figures/executors/slurm-state.js';
+import { DEFAULT_POLL_SECONDS, resolveExecutor } from '../src/figures/executors/options.js';
 import { failureText, runOnSlurm, splitArgs } from '../src/figures/executors/slurm.js';
 import type { ExecRun } from '../src/figures/executors/types.js';
 
@@ -208,5 +209,36 @@ describe('runOnSlurm without a cluster', () => {
     expect(second.queued).toEqual(['a', 'c']);
     expect(readFileSync(calls, 'utf8').trim().split('\n')).toHaveLength(1);
     expect(readFileSync(join(figureDir, 'slurm.sh'), 'utf8')).toContain('#SBATCH --array=0-2');
+  });
+});
+
+describe('--executor and the --slurm-* options', () => {
+  it('default to local, and refuse Slurm options without --executor slurm', () => {
+    expect(resolveExecutor({})).toEqual({ kind: 'local' });
+    expect(() => resolveExecutor({ executor: 'local', slurmTime: '10' })).toThrow(/^--slurm-time: only with --executor slurm$/);
+    expect(() => resolveExecutor({ executor: 'local', wait: false })).toThrow(/^--no-wait: only with --executor slurm$/);
+    expect(() => resolveExecutor({ executor: 'pbs' })).toThrow(/^--executor: unknown executor 'pbs'; choose one of local, slurm$/);
+  });
+
+  it('turn the Slurm options into resources, pass-through words, a throttle only when --jobs is given', () => {
+    const s = resolveExecutor({ executor: 'slurm', slurmPartition: 'gpu,debug', slurmTime: '1-02:00:00', slurmCpus: '2', slurmMem: '4G', slurmArgs: '--qos=low --comment "a b"', jobs: '3' });
+    expect(s).toEqual({
+      kind: 'slurm', resources: { partition: 'gpu,debug', time: '1-02:00:00', cpus: 2, mem: '4G' }, extraArgs: ['--qos=low', '--comment', 'a b'],
+      throttle: 3, wait: true, collect: false, pollSeconds: DEFAULT_POLL_SECONDS,
+    });
+    expect(resolveExecutor({ executor: 'slurm', wait: false, slurmPoll: '0.5' })).toMatchObject({ wait: false, pollSeconds: 0.5, resources: {}, extraArgs: [] });
+    expect(resolveExecutor({ executor: 'slurm' })).not.toHaveProperty('throttle');
+  });
+
+  it('name the option and what it takes on a bad value', () => {
+    const bad: [Record<string, unknown>, RegExp][] = [
+      [{ slurmTime: '2h' }, /^--slurm-time: a Slurm time limit per run: minutes, HH:MM:SS or D-HH:MM:SS; got '2h'$/],
+      [{ slurmCpus: '0' }, /^--slurm-cpus: CPUs per run, an integer in \[1, 1024\]; got '0'$/],
+      [{ slurmMem: '4 GB' }, /^--slurm-mem: memory per run/],
+      [{ slurmPartition: 'a b' }, /^--slurm-partition: /],
+      [{ slurmPoll: '0' }, /^--slurm-poll: seconds between looks at the queue, in \[0.2, 3600\]; got '0'$/],
+      [{ collect: true, wait: false }, /^--collect\/--no-wait: choose one/],
+    ];
+    for (const [o, message] of bad) expect(() => resolveExecutor({ executor: 'slurm', ...o })).toThrow(message);
   });
 });
