@@ -1,31 +1,38 @@
 /**
- * Training benchmark (issue 3, item 10): the time of one full-batch training step (the paper's setting:
- * 40,000 x 784, depth 5; W = 32 for every architecture, W = 16 and 64 for mlp and shortcut-residual) per backend,
- * with the first layer dense (tf.matMul on the input and X^T transposed once) and sparse (src/models/sparse.ts:
- * the input in CSR, X W0 and X^T dZ as sparse x dense products), and the split of a whole epoch between
- * training, the forward pass over the 30,000-image validation set, and the MI estimate.
+ * Training benchmark: the time of one full-batch training step (the paper's setting: 40,000 x 784, depth 5;
+ * W = 32 for every architecture, W = 16 and 64 for mlp and shortcut-residual) per backend, with the first layer
+ * dense (tf.matMul on the input and X^T transposed once) and sparse (src/models/sparse.ts: the input in CSR,
+ * X W0 and X^T dZ as sparse x dense products); side by side with PyTorch on one thread (bench/torch/
+ * train_step.py: the same mlp from the same initial weights, W = 16, 32, 64, the step and the forward pass over
+ * the 30,000 validation images); and the split of a Figure 5 epoch between training, the forward pass over the
+ * 30,000-image validation set and the MI estimate over all of it.
  *
  * Seeded (weights from --seed 0), one warm-up step per variant, then `repeats` rounds in which the dense and the
  * sparse variant each take one step (interleaved, so both see the same load): min and median wall seconds and
  * CPU seconds of the process (process.cpuUsage; the machine's 2 cores are shared, so CPU seconds are the better
- * measure of the work; the load average is printed and stored). The two variants' losses must agree (float32).
+ * measure of the work; the load average is printed and stored). The two variants' losses must agree (float32),
+ * and PyTorch's first-step loss must agree with ours (the same network from the same weights).
  * Op groups (W = 32, fresh operands each call): the first layer's forward product and weight-gradient product,
  * dense and sparse, in CPU ms.
  * Backends: wasm and cpu always (cpu only in a reduced size: it is ~20x slower), tensorflow when
  * @tensorflow/tfjs-node is installed (dense only: the sparse products run on the in-process backends).
- * PyTorch for comparison when `python3 -c "import torch"` works.
- * Prints a table and writes bench/results/train.json.
+ * PyTorch when a Python with torch is found (bench/child.ts: $BENCH_PYTHON, python3, /usr/bin/python3), else a note.
+ * TRAIN_BENCH_PARTS (comma list of steps, ops, torch, split; default all) runs a part alone.
+ * Prints tables and writes bench/results/train.json.
  */
-import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg, tmpdir } from 'node:os';
+import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { initBackend, tf } from '../src/backend.js';
-import { loadSplit } from '../src/data/splits.js';
+import { loadSplit, type Split } from '../src/data/splits.js';
 import { type Arch, ARCHS, HodasNet, type NetInput } from '../src/models/hodas.js';
 import { SPARSE_BACKENDS, SparseInput } from '../src/models/sparse.js';
+import { writeNpy } from '../src/npy/index.js';
+import { findRepoFile } from '../src/repo-files.js';
 import { trainRun } from '../src/train/index.js';
+import { findPython, jsonAnswer, runTimed } from './child.js';
+import { loadAverage, machine, machineLine, markdownTable, median } from './table.js';
 
 type FirstLayer = 'dense' | 'sparse';
 
@@ -42,6 +49,8 @@ interface StepRow {
   medianCpuSeconds: number;
   repeats: number;
   load1: [number, number];
+  /** the loss (mean over the batch) of every step, the warm-up first: at the initial weights */
+  losses: number[];
 }
 
 interface OpRow {
@@ -52,11 +61,33 @@ interface OpRow {
   medianCpuMs: number;
 }
 
-const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)];
+/** Seconds of repeated runs (CPU seconds of the process and wall seconds). */
+interface Times {
+  cpuSeconds: number[];
+  seconds: number[];
+}
+
+/** What bench/torch/train_step.py prints. */
+interface TorchAnswer {
+  torch: string;
+  threads: number;
+  widths: { width: number; depth: number; n: number; step: Times; losses: number[]; forward: Times & { n: number }; valErrors: number }[];
+}
+
+interface SideBySideRow {
+  width: number;
+  ours: { step: StepRow; forward: Times & { n: number } };
+  torch: TorchAnswer['widths'][number] | null;
+}
+
+const DEPTH = 5;
+/** float32 sums in another order: the two first-step losses agree to about 1e-6; 1e-4 says the networks are the same */
+const LOSS_TOL = 1e-4;
 const cpuNow = () => {
   const u = process.cpuUsage();
   return (u.user + u.system) / 1e6;
 };
+const minMedian = (v: number[]) => `${Math.min(...v).toFixed(3)} / ${median(v).toFixed(3)}`;
 
 async function timeSteps(backend: 'wasm' | 'cpu' | 'tensorflow', arch: Arch, width: number, n: number, repeats: number): Promise<StepRow[]> {
   await initBackend(backend);
@@ -64,21 +95,21 @@ async function timeSteps(backend: 'wasm' | 'cpu' | 'tensorflow', arch: Arch, wid
   const x = tf.tensor2d(data.train.x, [data.train.n, data.train.d]);
   const xT = tf.transpose(x);
   const y = tf.tensor1d(data.train.labels, 'int32');
-  const spec = { arch, width, depth: 5, inputDim: 784, classes: 10 };
-  const variants: { firstLayer: FirstLayer; net: HodasNet; input: NetInput; xT: tf.Tensor2D | null; wall: number[]; cpu: number[]; loss: number }[] = [
-    { firstLayer: 'dense', net: new HodasNet(spec, 0), input: x, xT, wall: [], cpu: [], loss: 0 },
+  const spec = { arch, width, depth: DEPTH, inputDim: 784, classes: 10 };
+  const variants: { firstLayer: FirstLayer; net: HodasNet; input: NetInput; xT: tf.Tensor2D | null; wall: number[]; cpu: number[]; losses: number[] }[] = [
+    { firstLayer: 'dense', net: new HodasNet(spec, 0), input: x, xT, wall: [], cpu: [], losses: [] },
   ];
   if (SPARSE_BACKENDS.includes(tf.getBackend())) {
     const sparse = new SparseInput(data.train.x, data.train.n, data.train.d);
-    variants.push({ firstLayer: 'sparse', net: new HodasNet(spec, 0), input: { sparse, rows: null }, xT: null, wall: [], cpu: [], loss: 0 });
+    variants.push({ firstLayer: 'sparse', net: new HodasNet(spec, 0), input: { sparse, rows: null }, xT: null, wall: [], cpu: [], losses: [] });
   }
-  const load0 = loadavg()[0];
+  const load0 = loadAverage1();
   for (let r = 0; r <= repeats; r++) {
     for (const v of variants) {
       const t0 = performance.now();
       const c0 = cpuNow();
       const loss = tf.tidy(() => v.net.step(v.input, v.xT, y, 1e-3).lossSum);
-      v.loss = (await loss.data())[0];
+      v.losses.push((await loss.data())[0] / data.train.n);
       loss.dispose();
       // r = 0 is the warm-up
       if (r > 0) {
@@ -87,11 +118,13 @@ async function timeSteps(backend: 'wasm' | 'cpu' | 'tensorflow', arch: Arch, wid
       }
     }
   }
-  const load1 = loadavg()[0];
+  const load1 = loadAverage1();
   for (const v of variants) {
-    if (!Number.isFinite(v.loss)) throw new Error('non-finite loss');
+    const last = v.losses[v.losses.length - 1];
+    if (!Number.isFinite(last)) throw new Error('non-finite loss');
     // the same seed and the same steps: the losses agree to float32 rounding
-    if (Math.abs(v.loss - variants[0].loss) > 1e-4 * Math.abs(variants[0].loss)) throw new Error(`${v.firstLayer} loss ${v.loss} != dense ${variants[0].loss}`);
+    const ref = variants[0].losses[v.losses.length - 1];
+    if (Math.abs(last - ref) > 1e-4 * Math.abs(ref)) throw new Error(`${v.firstLayer} loss ${last} != dense ${ref}`);
     v.net.dispose();
   }
   tf.dispose([x, xT, y]);
@@ -101,15 +134,18 @@ async function timeSteps(backend: 'wasm' | 'cpu' | 'tensorflow', arch: Arch, wid
     firstLayer: v.firstLayer,
     n: data.train.n,
     width,
-    depth: 5,
+    depth: DEPTH,
     minSeconds: Math.min(...v.wall),
     medianSeconds: median(v.wall),
     minCpuSeconds: Math.min(...v.cpu),
     medianCpuSeconds: median(v.cpu),
     repeats,
     load1: [load0, load1],
+    losses: v.losses,
   }));
 }
+
+const loadAverage1 = () => Number(loadAverage().split(' ')[0]);
 
 /** The first layer's two products in isolation, W = 32 (2W = 64 columns), on fresh operands as in a step. */
 async function timeOps(n: number, repeats: number): Promise<OpRow[]> {
@@ -146,14 +182,125 @@ async function timeOps(n: number, repeats: number): Promise<OpRow[]> {
   return ops.map(([op, firstLayer, shape], i) => ({ op, firstLayer, shape, minCpuMs: Math.min(...times[i]), medianCpuMs: median(times[i]) }));
 }
 
-function pytorchAvailable(): boolean {
-  return spawnSync('python3', ['-c', 'import torch'], { encoding: 'utf8' }).status === 0;
+/**
+ * Our forward pass over the validation images as `infoflow train` runs it every epoch (wasm, the input in CSR,
+ * BatchNorm on the set's own statistics, the first and last activations read back, the error count).
+ */
+async function timeForward(data: Split, width: number, repeats: number): Promise<Times & { n: number }> {
+  await initBackend('wasm');
+  const net = new HodasNet({ arch: 'mlp', width, depth: DEPTH, inputDim: data.val.d, classes: 10 }, 0);
+  const sparse = SparseInput.maybe(data.val.x, data.val.n, data.val.d);
+  const input: NetInput = sparse ? { sparse, rows: null } : tf.tensor2d(data.val.x, [data.val.n, data.val.d]);
+  const labels = tf.tensor1d(data.val.labels, 'int32');
+  const out: Times & { n: number } = { cpuSeconds: [], seconds: [], n: data.val.n };
+  for (let r = 0; r <= repeats; r++) {
+    const t0 = performance.now();
+    const c0 = cpuNow();
+    const [errors, first, last] = tf.tidy(() => {
+      const f = net.forward(input, 'batch');
+      return [tf.sum(tf.cast(tf.notEqual(tf.argMax(f.logits, 1), labels), 'float32')), f.first, f.last];
+    });
+    const e = (await errors.data())[0];
+    await first.data();
+    await last.data();
+    tf.dispose([errors, first, last]);
+    if (!Number.isFinite(e)) throw new Error('non-finite forward pass');
+    if (r > 0) {
+      out.cpuSeconds.push(cpuNow() - c0);
+      out.seconds.push((performance.now() - t0) / 1000);
+    }
+  }
+  net.dispose();
+  tf.dispose([labels, ...(input instanceof tf.Tensor ? [input] : [])]);
+  return out;
+}
+
+/**
+ * PyTorch's step and forward pass for the mlp at each width, from our seed-0 initial weights, on the same images
+ * (all handed over as .npy files in a temp folder); null with a note when no Python has torch.
+ */
+function timeTorch(data: Split, widths: number[], repeats: number): { answer: TorchAnswer | null; python: string | null; note: string } {
+  const py = findPython(['torch', 'numpy']);
+  if (!('python' in py)) return { answer: null, python: null, note: `PyTorch skipped: ${py.note}` };
+  const dir = mkdtempSync(join(tmpdir(), 'infoflow-bench-torch-'));
+  try {
+    const labels = (l: Uint8Array) => Float32Array.from(l);
+    writeNpy(join(dir, 'x_train.npy'), data.train.x, [data.train.n, data.train.d]);
+    writeNpy(join(dir, 'y_train.npy'), labels(data.train.labels), [data.train.n]);
+    writeNpy(join(dir, 'x_val.npy'), data.val.x, [data.val.n, data.val.d]);
+    writeNpy(join(dir, 'y_val.npy'), labels(data.val.labels), [data.val.n]);
+    for (const width of widths) {
+      const net = new HodasNet({ arch: 'mlp', width, depth: DEPTH, inputDim: data.train.d, classes: 10 }, 0);
+      for (const [key, v] of Object.entries(net.exportState())) if (key.startsWith('p:')) writeNpy(join(dir, `W${width}_${key.slice(2)}.npy`), v.data, v.shape);
+      net.dispose();
+    }
+    const script = findRepoFile('bench/torch/train_step.py');
+    const run = runTimed(py.python, [script, dir, String(repeats), String(DEPTH), ...widths.map(String)]);
+    return { answer: jsonAnswer<TorchAnswer>('PyTorch (bench/torch/train_step.py)', run), python: py.python, note: '' };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Figure 5's epoch, measured: residual nets at W = 16, 32, 64, MI over all validation images (one worker, as in a figure run). */
+async function epochSplit(quick: boolean): Promise<{ rows: Record<string, unknown>[]; note: string }> {
+  const dir = mkdtempSync(join(tmpdir(), 'infoflow-bench-train-'));
+  const rows: Record<string, unknown>[] = [];
+  try {
+    for (const width of quick ? [16] : [16, 32, 64]) {
+      const res = await trainRun({
+        arch: 'residual',
+        width,
+        depth: DEPTH,
+        epochs: quick ? 2 : 3,
+        seed: 0,
+        backend: 'wasm',
+        out: join(dir, `run-${width}`),
+        limitTrain: quick ? 10_000 : null,
+        limitVal: quick ? 5_000 : null,
+        miEvery: 1,
+      });
+      for (const r of res.rows) {
+        if (r.epoch > 0) rows.push({ arch: 'residual', width, epoch: r.epoch, secondsTrain: r.secondsTrain, secondsForward: r.secondsForward, secondsMI: r.secondsMI, mi: r.mi, load1: loadAverage1() });
+      }
+    }
+    return { rows, note: '' };
+  } catch (e) {
+    return { rows, note: `epoch split not measured: ${(e as Error).message}` };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function sideBySideTable(rows: SideBySideRow[]): string {
+  const ratio = (a: number[], b: number[] | undefined) => (b ? (median(a) / median(b)).toFixed(2) : '-');
+  return markdownTable(
+    ['W', 'step, ours (wasm, sparse first layer): cpu s min / median', 'step, PyTorch 1 thread', 'ours / PyTorch', `forward ${rows[0]?.ours.forward.n ?? ''} images, ours`, 'forward, PyTorch', 'ours / PyTorch', 'first-step loss ours / PyTorch'],
+    rows.map((r) => {
+      const t = r.torch;
+      const ours = [r.ours.step.minCpuSeconds, r.ours.step.medianCpuSeconds];
+      return [
+        String(r.width),
+        `${ours[0].toFixed(3)} / ${ours[1].toFixed(3)}`,
+        t ? minMedian(t.step.cpuSeconds) : '-',
+        t ? (ours[1] / median(t.step.cpuSeconds)).toFixed(2) : '-',
+        minMedian(r.ours.forward.cpuSeconds),
+        t ? minMedian(t.forward.cpuSeconds) : '-',
+        ratio(r.ours.forward.cpuSeconds, t?.forward.cpuSeconds),
+        `${r.ours.step.losses[0].toFixed(6)} / ${t ? t.losses[0].toFixed(6) : '-'}`,
+      ];
+    }),
+  );
 }
 
 export async function run(opts: { quick: boolean }): Promise<void> {
   const quick = opts.quick;
   const nFull = quick ? 10_000 : 40_000;
   const repeats = quick ? 2 : 5;
+  const parts = new Set((process.env.TRAIN_BENCH_PARTS ?? 'steps,ops,torch,split').split(','));
+  const m = machine();
+  const loadStart = loadAverage();
+  const startedAt = new Date().toISOString();
   const rows: StepRow[] = [];
   const backends: ('wasm' | 'cpu' | 'tensorflow')[] = ['wasm', 'cpu'];
   try {
@@ -163,7 +310,7 @@ export async function run(opts: { quick: boolean }): Promise<void> {
     // not installed (optional dependency)
   }
   const grid: [Arch, number][] = [...ARCHS.map((a): [Arch, number] => [a, 32]), ['mlp', 16], ['mlp', 64], ['shortcut-residual', 16], ['shortcut-residual', 64]];
-  for (const backend of backends) {
+  for (const backend of parts.has('steps') ? backends : []) {
     for (const [arch, width] of grid) {
       // the cpu backend is ~20x slower: a reduced size, and only one configuration
       if (backend === 'cpu' && (arch !== 'mlp' || width !== 32)) continue;
@@ -174,50 +321,57 @@ export async function run(opts: { quick: boolean }): Promise<void> {
       }
     }
   }
-  const ops = await timeOps(nFull, repeats);
+  const ops = parts.has('ops') ? await timeOps(nFull, repeats) : [];
 
-  // the split of whole epochs on wasm (the default backend here): train, forward over validation, MI
-  const dir = mkdtempSync(join(tmpdir(), 'infoflow-bench-train-'));
-  let epochSplit: Record<string, unknown>[] = [];
-  let epochNote = '';
-  try {
-    const res = await trainRun({
-      arch: 'shortcut-residual',
-      width: 32,
-      depth: 5,
-      epochs: 2,
-      seed: 0,
-      backend: 'wasm',
-      out: join(dir, 'run'),
-      limitTrain: quick ? 10_000 : null,
-      limitVal: quick ? 5_000 : null,
-      // the KSG estimate over all 30,000 images (128 dims) takes minutes: the MI over the first 5,000
-      miSamples: quick ? 2_000 : 5_000,
-      miEvery: 1,
-    });
-    epochSplit = res.rows.map((r) => ({ epoch: r.epoch, secondsTrain: r.secondsTrain, secondsForward: r.secondsForward, secondsMI: r.secondsMI }));
-  } catch (e) {
-    epochNote = `epoch split not measured: ${(e as Error).message}`;
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
+  // side by side with PyTorch: each width's step and forward pass, ours then PyTorch's, one thread each
+  const widths = quick ? [16, 32] : [16, 32, 64];
+  const sideBySide: SideBySideRow[] = [];
+  let torchInfo: { version: string; threads: number; python: string } | null = null;
+  let torchNote = '';
+  if (parts.has('torch')) {
+    const data = loadSplit('paper', { limitTrain: nFull, limitVal: quick ? 10_000 : undefined });
+    for (const width of widths) {
+      const [, sparse] = await timeSteps('wasm', 'mlp', width, nFull, repeats);
+      const forward = await timeForward(data, width, repeats);
+      const t = timeTorch(data, [width], repeats);
+      torchNote = t.note;
+      const torch = t.answer?.widths[0] ?? null;
+      if (t.answer) torchInfo = { version: t.answer.torch, threads: t.answer.threads, python: t.python! };
+      // the same network from the same weights: the first step (at the initial weights) has the same loss
+      if (torch && Math.abs(torch.losses[0] - sparse.losses[0]) > LOSS_TOL * sparse.losses[0]) {
+        throw new Error(`W=${width}: PyTorch's first-step loss ${torch.losses[0]} != ours ${sparse.losses[0]}: the two networks differ`);
+      }
+      sideBySide.push({ width, ours: { step: sparse, forward }, torch });
+      process.stderr.write(`  side by side W=${width}: ours ${sparse.medianCpuSeconds.toFixed(3)} s, PyTorch ${torch ? median(torch.step.cpuSeconds).toFixed(3) : '-'} s (cpu, median)\n`);
+    }
   }
+  const split = parts.has('split') ? await epochSplit(quick) : { rows: [], note: 'epoch split not run (TRAIN_BENCH_PARTS)' };
+  const loadEnd = loadAverage();
 
-  const torch = pytorchAvailable();
-  console.log(`\ntraining step, full batch, depth 5 (${cpus()[0]?.model ?? 'cpu'}; load average per row, start-end)`);
-  console.log('backend     arch                 W  first    n       wall min / median s   cpu min / median s   load');
-  for (const r of rows) {
+  console.log(`\nTraining benchmark, ${startedAt}. ${machineLine(m, loadStart, loadEnd)}`);
+  if (rows.length) {
+    console.log(`\ntraining step, full batch, depth ${DEPTH}; load average (1 min) per row, start-end\n`);
     console.log(
-      `${r.backend.padEnd(11)} ${r.arch.padEnd(18)} ${String(r.width).padStart(3)}  ${r.firstLayer.padEnd(6)} ${String(r.n).padStart(6)}  ` +
-        `${r.minSeconds.toFixed(3).padStart(8)} / ${r.medianSeconds.toFixed(3).padEnd(8)}  ${r.minCpuSeconds.toFixed(3).padStart(8)} / ${r.medianCpuSeconds.toFixed(3).padEnd(8)}  ${r.load1.map((l) => l.toFixed(1)).join('-')}`,
+      markdownTable(
+        ['backend', 'arch', 'W', 'first layer', 'n', 'wall s min / median', 'cpu s min / median', 'load'],
+        rows.map((r) => [r.backend, r.arch, String(r.width), r.firstLayer, String(r.n), `${r.minSeconds.toFixed(3)} / ${r.medianSeconds.toFixed(3)}`, `${r.minCpuSeconds.toFixed(3)} / ${r.medianCpuSeconds.toFixed(3)}`, r.load1.map((l) => l.toFixed(1)).join('-')]),
+      ),
     );
   }
-  console.log(`\nfirst-layer products, wasm, W = 32, CPU ms (fresh operands):`);
-  for (const o of ops) console.log(`  ${o.op.padEnd(7)} ${o.firstLayer.padEnd(6)} ${o.shape.padEnd(22)} min ${o.minCpuMs.toFixed(1).padStart(6)}  median ${o.medianCpuMs.toFixed(1).padStart(6)}`);
-  console.log(torch ? 'PyTorch present but not timed here' : 'PyTorch: not installed on this machine (python3 -c "import torch" fails); issue 3 quotes 0.17 s per step on one core');
-  if (epochSplit.length) {
-    console.log(`\nepoch split (wasm, shortcut-residual W=32 depth 5, MI over ${quick ? 2000 : 5000} validation images):`);
-    for (const e of epochSplit) console.log(`  epoch ${e.epoch}: train ${e.secondsTrain} s, forward ${e.secondsForward} s, MI ${e.secondsMI} s`);
-  } else console.log(epochNote);
+  if (ops.length) {
+    console.log(`\nfirst-layer products, wasm, W = 32, CPU ms (fresh operands):\n`);
+    console.log(markdownTable(['op', 'first layer', 'shape', 'cpu ms min', 'cpu ms median'], ops.map((o) => [o.op, o.firstLayer, o.shape, o.minCpuMs.toFixed(1), o.medianCpuMs.toFixed(1)])));
+  }
+  if (sideBySide.length) {
+    const who = torchInfo ? `PyTorch ${torchInfo.version} (${torchInfo.python}, ${torchInfo.threads} thread)` : torchNote;
+    console.log(`\nside by side, mlp depth ${DEPTH}, ${nFull} x 784 full batch, RMSprop, the same initial weights; CPU seconds; ours: wasm backend, one thread; ${who}\n`);
+    console.log(sideBySideTable(sideBySide));
+  }
+  if (split.rows.length) {
+    console.log(`\nepoch split (wasm, residual depth ${DEPTH}, MI over all ${quick ? 5000 : 30000} validation images, one MI worker), seconds:\n`);
+    console.log(markdownTable(['W', 'epoch', 'training step', 'forward pass', 'MI', 'load (1 min)'], split.rows.map((e) => [e.width, e.epoch, e.secondsTrain, e.secondsForward, e.secondsMI, e.load1].map(String))));
+  }
+  if (split.note) console.log(split.note);
 
   const here = dirname(fileURLToPath(import.meta.url));
   // dist-bench/bench/train.js -> <repo>/bench/results; bench/train.ts run directly -> bench/results
@@ -226,7 +380,7 @@ export async function run(opts: { quick: boolean }): Promise<void> {
   mkdirSync(outDir, { recursive: true });
   writeFileSync(
     join(outDir, 'train.json'),
-    `${JSON.stringify({ quick, machine: { cpu: cpus()[0]?.model, cores: cpus().length, load1: loadavg()[0], node: process.version }, steps: rows, ops, epochSplit, epochNote, pytorch: torch }, null, 2)}\n`,
+    `${JSON.stringify({ startedAt, quick, machine: m, loadAverage: { start: loadStart, end: loadEnd }, parts: [...parts], steps: rows, ops, torch: torchInfo, torchNote, sideBySide, epochSplit: split.rows, epochNote: split.note }, null, 2)}\n`,
   );
 }
 
