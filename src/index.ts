@@ -2,7 +2,7 @@
 export * from './errors.js';
 export { readNpy, parseNpy, writeNpy, formatNpy, type NpyArray } from './npy/index.js';
 export { mutualInformation, MIEstimator, type MIOptions, type MIResult, type MatrixInput } from './mi/index.js';
-export { trainRun, resolveConfig, type TrainConfig, type EpochMetrics, type TrainResult } from './train/index.js';
+export { trainRun, resolveConfig, type TrainConfig, type TrainResult, trainDvcnn, resolveDvcnnConfig, type DvcnnTrainConfig, type MetricsRow, readMetrics } from './train/index.js';
 export { initBackend, type BackendName, type BackendInfo } from './backend.js';
 export { loadSplit, type SplitName, type Dataset } from './data/splits.js';
 export { HodasNet, ARCHS, type Arch } from './models/hodas.js';

@@ -6,14 +6,15 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { InfoflowError } from '../src/errors.js';
 import {
   claimMlpMiRises, claimShortcutImproves, claimShortcutMiDecreases, claimShortcutStartsHigher, claimsDeepMlp, epochsTo90, fig4Runs,
-} from '../src/figures/fig4.js';
+} from '../src/figures/hodas-stinis/fig4.js';
 import {
   claimResidualsImprove, claimResnetRisePeakFall, claimShortcutMainGain, claimShortcutStartsHigh, claimShortcutTrainedInOneEpoch, fig5Runs,
-} from '../src/figures/fig5.js';
-import { fontFiles, toSvg, writeChart } from '../src/figures/render.js';
-import { lastErrorLine } from '../src/figures/runner.js';
-import { type Trace, dataRows, toCsv, trajectoryPanel } from '../src/figures/traces.js';
-import { formatVerdicts, majority, writeVerdicts } from '../src/figures/verdicts.js';
+} from '../src/figures/hodas-stinis/fig5.js';
+import { DATA_COLUMNS, type Trace, dataRows, trajectoryPanel } from '../src/figures/hodas-stinis/traces.js';
+import { fontFiles, toSvg, writeChart } from '../src/figures/pipeline/render.js';
+import { lastErrorLine } from '../src/figures/pipeline/runner.js';
+import { formatVerdicts, majority, writeVerdicts } from '../src/figures/pipeline/verdicts.js';
+import { csvText } from '../src/csv.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'infoflow-figures-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -23,7 +24,7 @@ function trace(arch: string, panel: string, mi: number[], err: number[], extra: 
   return {
     run: `${arch}-${extra.width ?? 16}-${extra.depth ?? 5}-${extra.seed ?? 0}`,
     panel, series: arch, group: '', arch, width: 16, depth: 5, seed: 0,
-    rows: mi.map((m, epoch) => ({ epoch, mi: m, valError: err[epoch], trainError: err[epoch], trainLoss: 2 * err[epoch] })),
+    rows: mi.map((m, epoch) => ({ epoch, mi: m, valError: err[epoch], trainError: err[epoch], trainLoss: 2 * err[epoch], secondsTrain: 0, secondsForward: 0, secondsMI: 0 })),
     ...extra,
   };
 }
@@ -98,7 +99,7 @@ describe('render', () => {
     const svg = await toSvg(panel);
     expect(svg).toContain('MI first-last layer (bits)');
     expect(svg).toContain('Test error');
-    const csv = toCsv(rows).trim().split('\n');
+    const csv = csvText(DATA_COLUMNS, rows).trim().split('\n');
     expect(csv).toHaveLength(7);
     expect(csv[0]).toBe('panel,series,group,run,arch,width,depth,seed,epoch,lastEpoch,mi,valError,trainError,trainLoss');
   });

@@ -6,8 +6,8 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { FIG5_PLAN, fig5Runs } from '../src/figures/fig5.js';
-import { PRESET_SIZE, runName } from '../src/figures/hodas.js';
+import { FIG5_PLAN, fig5Runs } from '../src/figures/hodas-stinis/fig5.js';
+import { PRESET_SIZE, runName } from '../src/figures/hodas-stinis/trajectory.js';
 
 const root = resolve(import.meta.dirname, '..');
 const cli = join(root, 'dist', 'cli.js');

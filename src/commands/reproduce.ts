@@ -1,19 +1,19 @@
 /**
  * `infoflow reproduce --figure ID`: trains a figure's runs in parallel child processes, draws the figure
  * (SVG + PNG), writes its data and the verdicts on the paper's claims. Options are checked here, then the
- * figure (src/figures/registry.ts) does the work.
+ * figure (src/figures/index.ts lists them) does the work.
  */
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { InfoflowError, usageError } from '../errors.js';
-import { ensureDir } from '../figures/files.js';
+import { BACKENDS } from '../backend.js';
 import { figureIds, getFigure } from '../figures/index.js';
-import type { FigureProgress, MetricsRow, Preset } from '../figures/registry.js';
-import { verdictWord } from '../figures/verdicts.js';
+import type { FigureProgress, Preset } from '../figures/pipeline/figure.js';
+import { ensureDir } from '../figures/pipeline/files.js';
+import { verdictWord } from '../figures/pipeline/verdicts.js';
 import { type Progress, createMultiProgress } from '../progress.js';
-
-export const BACKENDS = ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
+import type { MetricsRow } from '../train/metrics.js';
 
 export interface ReproduceOptions {
   figure?: string;

@@ -1,13 +1,27 @@
 /**
- * The figures module's public surface. Importing it registers every figure: add one import line per
- * figure module here (each calls registerFigure).
+ * Every figure `reproduce --figure ID` knows, in one list: each paper's folder exports its definitions
+ * (a spec of runs, claims and charts over the one runner in pipeline/).
  */
-import './fig4.js';
-import './fig5.js';
-import '../vc/figures.js';
+import { usageError } from '../errors.js';
+import { DVCNN_FIGURES } from './dvcnn/figures.js';
+import { FIGURE_4 } from './hodas-stinis/fig4.js';
+import { FIGURE_5 } from './hodas-stinis/fig5.js';
+import type { FigureDefinition } from './pipeline/figure.js';
 
-export { type Claim, formatVerdicts, writeVerdicts } from './verdicts.js';
-export { fontFiles, svgToPng, toSvg, writeChart } from './render.js';
-export { type FigureContext, type FigureDefinition, type FigureProgress, type FigureResult, type MetricsRow, type Preset, figureIds, getFigure, registerFigure } from './registry.js';
-export { type RunOutcome, type RunSpec, readMetrics, runAll } from './runner.js';
-export { type Trace, dataRows, trajectoryPanel, sideBySide, alone, writeData } from './traces.js';
+export const FIGURES: readonly FigureDefinition[] = [FIGURE_4, FIGURE_5, ...DVCNN_FIGURES];
+
+export function figureIds(): string[] {
+  return FIGURES.map((f) => f.id);
+}
+
+/** The figure with this id, or a usage error that lists the known ones. */
+export function getFigure(id: string): FigureDefinition {
+  const def = FIGURES.find((f) => f.id === id);
+  if (!def) throw usageError('--figure', `unknown figure '${id}'; known figures: ${figureIds().join(', ')}`);
+  return def;
+}
+
+export type { FigureContext, FigureDefinition, FigureProgress, FigureResult, Preset } from './pipeline/figure.js';
+export { type RunOutcome, type RunSpec, runAll } from './pipeline/runner.js';
+export { type Claim, formatVerdicts, writeVerdicts } from './pipeline/verdicts.js';
+export { fontFiles, svgToPng, toSvg, writeChart } from './pipeline/render.js';

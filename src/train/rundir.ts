@@ -1,22 +1,22 @@
 /**
- * Run directories (contract: docs/ARCHITECTURE.md "Run directories"). Generic: any training loop that writes
- * one metrics row per epoch and a set of named float32 arrays as its checkpoint can use it.
+ * Run directories (contract: docs/ARCHITECTURE.md "Run directories"), shared by both trainers.
  *
  *   config.json            the full resolved config
  *   metrics.csv / .jsonl   one row per epoch, appended and fsync'ed as each epoch ends
  *   checkpoint/state.json  every variable (weights, BN moving stats, optimiser slots) + the epoch it ends;
  *                          written to a temp file, fsync'ed, then renamed, so a kill never leaves a broken one
- *   activations/           epoch-<E>-first.npy, epoch-<E>-last.npy when asked
+ *   activations/           epoch-<E>-first.npy, epoch-<E>-last.npy when asked (Hodas & Stinis)
+ *   layer-stats-epoch-<E>.json  per-layer statistics of the first and last epoch (DVCNN)
  *   done.json              when the run finished
  * Order at the end of an epoch: metrics row, then checkpoint. A kill between the two leaves a row newer than the
- * checkpoint; `openRunDir(..., resume)` drops such rows, and the epoch is run again (deterministically).
+ * checkpoint; the trainer keeps only rows up to the checkpoint's epoch (resetMetrics) and runs the next again.
+ * Every write goes through writeFileDurable or appendDurable.
  */
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
+import { csvRows, csvText } from '../csv.js';
 import { configError, ioError, usageError } from '../errors.js';
-
-export type MetricValue = number | null;
-export type MetricsRow = { epoch: number } & Record<string, MetricValue>;
+import { type MetricColumn, type MetricsRow, readMetrics } from './metrics.js';
 
 export interface Checkpoint {
   epoch: number;
@@ -25,6 +25,7 @@ export interface Checkpoint {
 }
 
 const RUN_FILES = ['config.json', 'metrics.csv', 'metrics.jsonl', 'checkpoint', 'activations', 'done.json'];
+const RUN_FILE_PATTERN = /^layer-stats-epoch-\d+\.json$/;
 
 function writeFileDurable(path: string, text: string | Uint8Array): void {
   const tmp = `${path}.tmp`;
@@ -53,12 +54,24 @@ export function configDiff(a: Record<string, unknown>, b: Record<string, unknown
   return keys.filter((k) => JSON.stringify(a[k] ?? null) !== JSON.stringify(b[k] ?? null));
 }
 
+/**
+ * The resume rule of every trainer: a run directory continues only with the config it was made with. A
+ * difference in any of `keys` is a config error that names each one (old -> new) and the way out (--force).
+ */
+export function checkResumable(runDir: RunDir, previous: Record<string, unknown>, config: object, keys: readonly string[]): void {
+  const now = config as Record<string, unknown>;
+  const diff = configDiff(previous, now, keys);
+  if (diff.length === 0) return;
+  const what = diff.map((k) => `${k}: ${JSON.stringify(previous[k] ?? null)} -> ${JSON.stringify(now[k] ?? null)}`).join(', ');
+  throw configError(runDir.path('config.json'), `--resume with a different config (${what}); use the same options, or --force to start again`);
+}
+
 export class RunDir {
   readonly dir: string;
   readonly name: string;
-  private columns: string[];
+  private columns: readonly MetricColumn[];
 
-  constructor(dir: string, columns: string[]) {
+  constructor(dir: string, columns: readonly MetricColumn[]) {
     this.dir = resolve(dir);
     this.name = basename(this.dir);
     this.columns = columns;
@@ -68,8 +81,13 @@ export class RunDir {
     return join(this.dir, ...parts);
   }
 
-  writeConfig(config: Record<string, unknown>): void {
-    writeFileDurable(this.path('config.json'), `${JSON.stringify(config, null, 2)}\n`);
+  /** Writes `<dir>/<file>` as indented JSON, atomically. */
+  writeJson(file: string, value: unknown): void {
+    writeFileDurable(this.path(file), `${JSON.stringify(value, null, 2)}\n`);
+  }
+
+  writeConfig(config: object): void {
+    this.writeJson('config.json', config);
   }
 
   readConfig(): Record<string, unknown> | null {
@@ -83,32 +101,17 @@ export class RunDir {
   }
 
   readMetrics(): MetricsRow[] {
-    const p = this.path('metrics.jsonl');
-    if (!existsSync(p)) return [];
-    const rows: MetricsRow[] = [];
-    for (const line of readFileSync(p, 'utf8').split('\n')) {
-      if (!line.trim()) continue;
-      try {
-        rows.push(JSON.parse(line));
-      } catch {
-        break; // a torn last line from a kill mid-write: dropped, the epoch reruns
-      }
-    }
-    return rows;
-  }
-
-  private csvLine(row: MetricsRow): string {
-    return `${this.columns.map((c) => (row[c] === null || row[c] === undefined ? '' : String(row[c]))).join(',')}\n`;
+    return readMetrics(this.dir);
   }
 
   /** Rewrite both metrics files to hold exactly these rows. */
   resetMetrics(rows: MetricsRow[]): void {
-    writeFileDurable(this.path('metrics.csv'), `${this.columns.join(',')}\n${rows.map((r) => this.csvLine(r)).join('')}`);
+    writeFileDurable(this.path('metrics.csv'), csvText(this.columns, rows));
     writeFileDurable(this.path('metrics.jsonl'), rows.map((r) => `${JSON.stringify(r)}\n`).join(''));
   }
 
   appendMetrics(row: MetricsRow): void {
-    appendDurable(this.path('metrics.csv'), this.csvLine(row));
+    appendDurable(this.path('metrics.csv'), csvRows(this.columns, [row]));
     appendDurable(this.path('metrics.jsonl'), `${JSON.stringify(row)}\n`);
   }
 
@@ -140,8 +143,8 @@ export class RunDir {
     return { epoch: raw.epoch, variables, extra: raw.extra };
   }
 
-  writeDone(info: Record<string, unknown>): void {
-    writeFileDurable(this.path('done.json'), `${JSON.stringify(info, null, 2)}\n`);
+  writeDone(info: object): void {
+    this.writeJson('done.json', info);
   }
 }
 
@@ -149,7 +152,7 @@ export class RunDir {
  * Create or reopen a run directory. Without resume/force a non-empty directory is refused; force deletes the
  * run files (only those) first.
  */
-export function prepareRunDir(dir: string, opts: { resume: boolean; force: boolean; columns: string[] }): RunDir {
+export function prepareRunDir(dir: string, opts: { resume: boolean; force: boolean; columns: readonly MetricColumn[] }): RunDir {
   const rd = new RunDir(dir, opts.columns);
   try {
     mkdirSync(rd.dir, { recursive: true });
@@ -166,7 +169,7 @@ export function prepareRunDir(dir: string, opts: { resume: boolean; force: boole
     if (!opts.force) {
       throw usageError('--out', `${dir} is not empty; use --resume to continue the run in it, --force to start it again, or another --out`);
     }
-    for (const f of RUN_FILES) rmSync(rd.path(f), { recursive: true, force: true });
+    for (const f of [...RUN_FILES, ...entries.filter((e) => RUN_FILE_PATTERN.test(e))]) rmSync(rd.path(f), { recursive: true, force: true });
   }
   return rd;
 }

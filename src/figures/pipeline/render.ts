@@ -5,14 +5,13 @@
  * package `dejavu-fonts-ttf` are passed explicitly and system fonts are never consulted: the PNG looks the same
  * on every machine. Every chart gets 'DejaVu Sans' and a white background unless its spec sets its own.
  */
-import { writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { Resvg } from '@resvg/resvg-js';
 import * as vega from 'vega';
 import * as vl from 'vega-lite';
-import { configError, ioError } from '../errors.js';
-import { ensureDir } from './files.js';
+import { configError } from '../../errors.js';
+import { ensureDir, writeTextFile } from './files.js';
 
 export const FONT_FAMILY = 'DejaVu Sans';
 
@@ -69,12 +68,7 @@ export async function writeChart(spec: object, outBase: string): Promise<{ svg: 
   const png = `${outBase}.png`;
   const svgText = await toSvg(spec, svg);
   ensureDir(dirname(outBase));
-  try {
-    writeFileSync(svg, svgText);
-    writeFileSync(png, svgToPng(svgText));
-  } catch (e) {
-    const err = e as NodeJS.ErrnoException;
-    throw ioError(dirname(outBase), `cannot write the chart (${err.code ?? err.message}); choose a writable --out folder`, e);
-  }
+  writeTextFile(svg, svgText, 'the chart');
+  writeTextFile(png, svgToPng(svgText), 'the chart');
   return { svg, png };
 }

@@ -4,15 +4,17 @@
  * runs -> data.csv/json -> charts (both panels, and each alone) -> verdicts.md.
  */
 import { join } from 'node:path';
-import type { FigureContext, FigureResult, Preset } from './registry.js';
-import { writeChart } from './render.js';
-import { type RunOutcome, type RunSpec, runAll } from './runner.js';
-import { DIRECTION_NOTE, type Trace, alone, dataRows, sideBySide, trajectoryPanel, writeData } from './traces.js';
-import { type Claim, writeVerdicts } from './verdicts.js';
+import type { Arch } from '../../models/hodas.js';
+import { writeData } from '../pipeline/data.js';
+import type { FigureContext, FigureResult, Preset } from '../pipeline/figure.js';
+import { writeChart } from '../pipeline/render.js';
+import { type RunOutcome, type RunSpec, runAll } from '../pipeline/runner.js';
+import { type Claim, writeVerdicts } from '../pipeline/verdicts.js';
+import { DATA_COLUMNS, DIRECTION_NOTE, type Trace, alone, dataRows, sideBySide, trajectoryPanel } from './traces.js';
 
-export type Arch = 'mlp' | 'shortcut' | 'residual' | 'shortcut-residual';
+export type { Arch };
 
-/** The paper's legend names (Figure 5B; Figure 4 says "MLP w/ Shortcut"). */
+/** The paper's legend names (Figure 5B; Figure 4 says "MLP w/ Shortcut"); a new architecture needs one to compile. */
 export const ARCH_LABEL: Record<Arch, string> = { mlp: 'MLP', shortcut: 'S', residual: 'Res', 'shortcut-residual': 'S Res' };
 
 /** A smallest MI change (bits) the claims count as a rise or a fall: below it, KSG noise could decide. */
@@ -58,8 +60,10 @@ export function runSpec(c: NetConfig, preset: Preset, sizes: Partial<Record<Pres
   const size = sizes[preset] ?? PRESET_SIZE[preset];
   return {
     name: runName(c),
+    command: 'train',
     epochs: size.epochs,
-    options: { arch: c.arch, width: c.width, depth: c.depth, seed: c.seed, ...size.options },
+    // one MI thread per run: the runs themselves fill the cores (--jobs)
+    options: { arch: c.arch, width: c.width, depth: c.depth, seed: c.seed, 'mi-workers': 1, ...size.options },
   };
 }
 
@@ -137,7 +141,7 @@ export async function runTrajectoryFigure(fig: TrajectoryFigure, ctx: FigureCont
   const byName = new Map(outcomes.map((o) => [o.spec.name, o]));
   const traces = fig.runs.map((r) => traceOf(r, byName.get(runName(r)))).filter((t) => t.rows.length > 0);
   const rows = dataRows(traces);
-  const files = writeData(dir, rows);
+  const files = writeData(dir, rows, { columns: DATA_COLUMNS });
   const panel = (p: 'A' | 'B') =>
     trajectoryPanel(rows.filter((r) => r.panel === p), {
       title: fig.panelTitles[p],

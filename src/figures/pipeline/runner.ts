@@ -1,10 +1,11 @@
 /**
- * Runs a figure's training runs as child processes (`node dist/cli.js train ... --json --mi-workers 1`),
- * `jobs` at a time, and reads back their run directories.
+ * The one runner of every figure: each training run is a child process of the CLI
+ * (`node dist/cli.js train|train-dvcnn ... --json`), `jobs` at a time, and its run directory is read back.
  *
  * Nothing is lost on a re-run: a run with done.json is skipped, a run with a config.json but no done.json
- * is resumed (`--resume`), and a figure folder whose manifest (preset + run list) differs is refused
- * unless --force, which then deletes that folder's old runs before starting.
+ * is resumed (`--resume`; the trainer refuses it if its config changed), and a figure folder whose manifest
+ * (preset + run list) differs is refused unless --force, which then deletes that folder's old runs first.
+ * A finished run with the same spec in a sibling figure's folder (vc2 and vc3 share theirs) is copied.
  *
  * A failed child does not stop the others: its last stderr line is kept, the figure is drawn from what
  * exists, and the command exits non-zero at the end.
@@ -14,19 +15,24 @@
  * the others go on, and a re-run resumes it from its checkpoint. 0 turns the watchdog off.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { configError, ioError } from '../errors.js';
-import { ensureDir } from './files.js';
-import type { FigureContext, MetricsRow, Preset } from './registry.js';
+import { configError, ioError } from '../../errors.js';
+import { type MetricsRow, readMetrics } from '../../train/metrics.js';
+import { ensureDir, writeTextFile } from './files.js';
+import type { FigureContext, Preset } from './figure.js';
 
-/** One training run of a figure: the `train` options that define it (without dashes). */
+/** The CLI commands that train one run into a run directory. */
+export type TrainCommand = 'train' | 'train-dvcnn';
+
+/** One training run of a figure: the command and the flags that define it (without dashes). */
 export interface RunSpec {
   /** directory name under `<figureDir>/runs/`, unique within the figure */
   name: string;
+  command: TrainCommand;
   epochs: number;
-  /** extra `train` flags, e.g. { arch: 'mlp', width: 16, depth: 5, seed: 0, 'limit-train': 2000 } */
+  /** the command's flags, e.g. { arch: 'mlp', width: 16, depth: 5, seed: 0, 'limit-train': 2000 } */
   options: Record<string, string | number | boolean>;
 }
 
@@ -48,26 +54,9 @@ interface Manifest {
 /** The CLI the children run: INFOFLOW_CLI if set (tests), else dist/cli.js next to this module's dist/. */
 export function cliPath(): string {
   if (process.env.INFOFLOW_CLI) return resolve(process.env.INFOFLOW_CLI);
-  // this file is dist/figures/runner.js (or src/figures/runner.ts under vitest): the CLI is dist/cli.js
+  // this file is dist/figures/pipeline/runner.js (or src/... under vitest): the CLI is dist/cli.js
   const here = dirname(fileURLToPath(import.meta.url));
-  return resolve(here, '..', '..', 'dist', 'cli.js');
-}
-
-/** Reads metrics.jsonl of a run directory ([] when absent); a torn last line (killed mid-write) is ignored. */
-export function readMetrics(runDir: string): MetricsRow[] {
-  const path = join(runDir, 'metrics.jsonl');
-  if (!existsSync(path)) return [];
-  const rows: MetricsRow[] = [];
-  for (const line of readFileSync(path, 'utf8').split('\n')) {
-    if (!line.trim()) continue;
-    try {
-      rows.push(JSON.parse(line) as MetricsRow);
-    } catch {
-      // the last line of a killed run may be cut; resume rewrites it
-    }
-  }
-  rows.sort((a, b) => a.epoch - b.epoch);
-  return rows;
+  return resolve(here, '..', '..', '..', 'dist', 'cli.js');
 }
 
 function sameJson(a: unknown, b: unknown): boolean {
@@ -81,12 +70,7 @@ function sameJson(a: unknown, b: unknown): boolean {
 export function prepareFigureDir(figureDir: string, manifest: Manifest, force: boolean): void {
   const path = join(figureDir, 'figure.json');
   if (existsSync(path)) {
-    let old: Manifest | undefined;
-    try {
-      old = JSON.parse(readFileSync(path, 'utf8')) as Manifest;
-    } catch {
-      old = undefined;
-    }
+    const old = readManifest(figureDir);
     if (!old || !sameJson(old, manifest)) {
       const was = old ? `preset '${old.preset}', ${old.runs?.length ?? '?'} runs` : 'an unreadable figure.json';
       if (!force) {
@@ -99,17 +83,20 @@ export function prepareFigureDir(figureDir: string, manifest: Manifest, force: b
     }
   }
   ensureDir(join(figureDir, 'runs'));
+  writeTextFile(path, `${JSON.stringify(manifest, null, 2)}\n`, 'the figure folder');
+}
+
+function readManifest(figureDir: string): Manifest | undefined {
   try {
-    writeFileSync(path, `${JSON.stringify(manifest, null, 2)}\n`);
-  } catch (e) {
-    const err = e as NodeJS.ErrnoException;
-    throw ioError(figureDir, `cannot create the figure folder (${err.code ?? err.message}); choose a writable --out`, e);
+    return JSON.parse(readFileSync(join(figureDir, 'figure.json'), 'utf8')) as Manifest;
+  } catch {
+    return undefined;
   }
 }
 
-/** The `train` command line of a run (after `node cli.js`). */
+/** The command line of a run (after `node cli.js`). */
 export function trainArgs(spec: RunSpec, runDir: string, backend: string, resume: boolean): string[] {
-  const args = ['train', '--epochs', String(spec.epochs), '--out', runDir, '--json', '--mi-workers', '1'];
+  const args = [spec.command, '--epochs', String(spec.epochs), '--out', runDir, '--json'];
   if (backend && backend !== 'auto') args.push('--backend', backend);
   for (const [key, value] of Object.entries(spec.options)) {
     if (value === false) continue;
@@ -213,9 +200,15 @@ function runChild(spec: RunSpec, runDir: string, ctx: FigureContext): Promise<Ru
       finished = true;
       clearTimeout(stallTimer);
       clearTimeout(killTimer);
-      const rows = readMetrics(runDir);
+      let rows: MetricsRow[] = [];
+      let unreadable: string | undefined;
+      try {
+        rows = readMetrics(runDir);
+      } catch (e) {
+        unreadable = (e as Error).message;
+      }
       const done = existsSync(join(runDir, 'done.json'));
-      if (code === 0 && done) {
+      if (code === 0 && done && !unreadable) {
         ctx.progress.runEnd(spec.name, 'done');
         resolveOutcome({ spec, dir: runDir, status: 'done', rows });
         return;
@@ -225,9 +218,10 @@ function runChild(spec: RunSpec, runDir: string, ctx: FigureContext): Promise<Ru
       const why =
         (stalled ? `${stalled}${tail ? `; its last stderr lines: ${tail}` : '; it wrote nothing on stderr'}` : undefined) ??
         spawnError?.message ??
-        (signal ? `train was killed (${signal})` : undefined) ??
+        unreadable ??
+        (signal ? `${spec.command} was killed (${signal})` : undefined) ??
         (lastErrorLine(errLines) ||
-          (code === 0 ? 'train exited without writing done.json' : `train exited with code ${code}${last ? `; its last stderr line: ${last}` : ''}`));
+          (code === 0 ? `${spec.command} exited without writing done.json` : `${spec.command} exited with code ${code}${last ? `; its last stderr line: ${last}` : ''}`));
       ctx.progress.runEnd(spec.name, 'failed', why);
       resolveOutcome({ spec, dir: runDir, status: 'failed', rows, error: why });
     };
@@ -237,17 +231,43 @@ function runChild(spec: RunSpec, runDir: string, ctx: FigureContext): Promise<Ru
 }
 
 /**
+ * Copies the finished run of `spec` from the first of `siblings` (other figure folders) whose manifest has
+ * the same spec; true when it did.
+ */
+function reuseFinished(spec: RunSpec, dir: string, siblings: string[], ctx: FigureContext): boolean {
+  for (const sibling of siblings) {
+    const from = join(sibling, 'runs', spec.name);
+    const theirs = readManifest(sibling)?.runs.find((r) => r.name === spec.name);
+    if (!theirs || !sameJson(theirs, spec) || !existsSync(join(from, 'done.json'))) continue;
+    try {
+      rmSync(dir, { recursive: true, force: true });
+      cpSync(from, dir, { recursive: true });
+    } catch (e) {
+      throw ioError(dir, `cannot copy the finished run ${from} (${(e as Error).message}); choose a writable --out`, e);
+    }
+    ctx.progress.note(`reused ${from}`);
+    return true;
+  }
+  return false;
+}
+
+export interface RunAllOptions {
+  /** other figure folders whose finished runs with the same spec are copied instead of trained again */
+  reuseFrom?: string[];
+}
+
+/**
  * Runs every spec not already finished, `ctx.jobs` at a time, under `<figureDir>/runs/`.
  * Specs with the same name run once (panels may share a run). Outcomes come back in spec order.
  */
-export async function runAll(figureId: string, figureDir: string, specs: RunSpec[], ctx: FigureContext): Promise<RunOutcome[]> {
+export async function runAll(figureId: string, figureDir: string, specs: RunSpec[], ctx: FigureContext, opts: RunAllOptions = {}): Promise<RunOutcome[]> {
   const unique = [...new Map(specs.map((s) => [s.name, s])).values()];
   prepareFigureDir(figureDir, { figure: figureId, preset: ctx.preset, runs: unique }, ctx.force);
   const outcomes = new Map<string, RunOutcome>();
   const pending: RunSpec[] = [];
   for (const spec of unique) {
     const dir = join(figureDir, 'runs', spec.name);
-    if (existsSync(join(dir, 'done.json'))) {
+    if (existsSync(join(dir, 'done.json')) || reuseFinished(spec, dir, opts.reuseFrom ?? [], ctx)) {
       ctx.progress.runEnd(spec.name, 'skipped');
       outcomes.set(spec.name, { spec, dir, status: 'skipped', rows: readMetrics(dir) });
     } else {

@@ -1,14 +1,10 @@
 /**
- * Traces (one run's epochs, with the labels a figure gives it), the data files written beside a figure
- * (data.csv, data.json: every epoch of every run), and the trajectory chart most figures draw:
- * x = MI first-last (bits), y = test error, one line per run, points growing with the epoch and a ring
- * on the last epoch so the direction of training shows.
+ * Traces (one run's epochs, with the labels a figure gives it), their rows in the figure's data files
+ * (every epoch of every run), and the trajectory chart Figures 4 and 5 draw: x = MI first-last (bits),
+ * y = test error, one line per run, points growing with the epoch and a ring on the last epoch so the
+ * direction of training shows.
  */
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { ioError } from '../errors.js';
-import { ensureDir } from './files.js';
-import type { MetricsRow } from './registry.js';
+import type { MetricsRow } from '../../train/metrics.js';
 
 export interface Trace {
   /** run directory name */
@@ -59,36 +55,10 @@ export function dataRows(traces: Trace[]): DataRow[] {
   return out;
 }
 
-const COLUMNS: (keyof DataRow)[] = [
+/** data.csv's columns, in order. */
+export const DATA_COLUMNS: readonly (keyof DataRow)[] = [
   'panel', 'series', 'group', 'run', 'arch', 'width', 'depth', 'seed', 'epoch', 'lastEpoch', 'mi', 'valError', 'trainError', 'trainLoss',
 ];
-
-function csvCell(v: unknown): string {
-  if (v === null || v === undefined) return '';
-  const s = String(v);
-  return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-}
-
-export function toCsv(rows: DataRow[]): string {
-  const lines = [COLUMNS.join(',')];
-  for (const r of rows) lines.push(COLUMNS.map((c) => csvCell(r[c])).join(','));
-  return `${lines.join('\n')}\n`;
-}
-
-/** Writes `<dir>/data.csv` and `<dir>/data.json`; returns their paths. */
-export function writeData(dir: string, rows: DataRow[]): string[] {
-  const csv = join(dir, 'data.csv');
-  const json = join(dir, 'data.json');
-  ensureDir(dir);
-  try {
-    writeFileSync(csv, toCsv(rows));
-    writeFileSync(json, `${JSON.stringify(rows, null, 1)}\n`);
-  } catch (e) {
-    const err = e as NodeJS.ErrnoException;
-    throw ioError(dir, `cannot write the figure data (${err.code ?? err.message}); choose a writable output folder`, e);
-  }
-  return [csv, json];
-}
 
 export interface PanelOptions {
   title: string;

@@ -1,24 +1,11 @@
 /**
- * The figures `reproduce --figure ID` knows, by id. A figure is a FigureDefinition: a title and a
- * `run(ctx)` that trains its runs (runner.ts), draws them (render.ts) and judges them (verdicts.ts).
- * Other modules add theirs with registerFigure and an import line in src/figures/index.ts
- * (see docs/ARCHITECTURE.md, "Figures").
+ * What a figure is: a FigureDefinition, a title and a `run(ctx)` that trains its runs (runner.ts), draws
+ * them (render.ts) and judges them (verdicts.ts). The list of figures is src/figures/index.ts.
  */
-import { usageError } from '../errors.js';
+import type { MetricsRow } from '../../train/metrics.js';
 
 export type Preset = 'quick' | 'default' | 'full';
-
-/** One epoch of a run (docs/ARCHITECTURE.md, "Run directories"); `mi` in bits, null when skipped. */
-export interface MetricsRow {
-  epoch: number;
-  trainLoss: number;
-  trainError: number;
-  valError: number;
-  mi: number | null;
-  secondsTrain?: number;
-  secondsForward?: number;
-  secondsMI?: number;
-}
+export const PRESETS: readonly Preset[] = ['quick', 'default', 'full'];
 
 /** Progress of a figure's runs; the runner calls it, the command decides how it shows (bars, JSON, nothing). */
 export interface FigureProgress {
@@ -65,21 +52,4 @@ export interface FigureDefinition {
   /** what each preset runs, in a sentence (for --help and the docs) */
   presets: Record<Preset, string>;
   run(ctx: FigureContext): Promise<FigureResult>;
-}
-
-const figures = new Map<string, FigureDefinition>();
-
-export function registerFigure(def: FigureDefinition): void {
-  figures.set(def.id, def);
-}
-
-export function figureIds(): string[] {
-  return [...figures.keys()];
-}
-
-/** The figure with this id, or a usage error that lists the known ones. */
-export function getFigure(id: string): FigureDefinition {
-  const def = figures.get(id);
-  if (!def) throw usageError('--figure', `unknown figure '${id}'; known figures: ${figureIds().join(', ')}`);
-  return def;
 }

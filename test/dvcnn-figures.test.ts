@@ -1,13 +1,18 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { FigureContext, FigureProgress } from '../src/figures/registry.js';
-import { getFigure } from '../src/figures/registry.js';
-import { figureComplete, runVcFigure, VC1_DEPTHS, vc1Claims, vc2Claims, vc3Claims } from '../src/vc/figures.js';
-import type { LayerStats, VcMetricsRow } from '../src/vc/train.js';
+import { vc1Claims, vc2Claims, vc3Claims } from '../src/figures/dvcnn/claims.js';
+import { figureComplete, runDvcnnFigure } from '../src/figures/dvcnn/figures.js';
+import { VC1_PLAN } from '../src/figures/dvcnn/runs.js';
+import { getFigure } from '../src/figures/index.js';
+import type { FigureContext, FigureProgress } from '../src/figures/pipeline/figure.js';
+import type { LayerStats } from '../src/train/dvcnn.js';
+import type { MetricsRow } from '../src/train/metrics.js';
+import { readRectangularCsv } from './csv-rectangular.js';
 
+const VC1_DEPTHS = { quick: VC1_PLAN.quick.depths };
 const out = mkdtempSync(join(tmpdir(), 'infoflow-vc-'));
 afterAll(() => rmSync(out, { recursive: true, force: true }));
 
@@ -22,7 +27,7 @@ function ctx(notes: string[], events: string[]): FigureContext {
   return { preset: 'quick', outDir: out, jobs: 1, quiet: true, json: false, force: false, backend: 'auto', progress };
 }
 
-function row(epoch: number, trainError: number): VcMetricsRow {
+function row(epoch: number, trainError: number): MetricsRow {
   return { epoch, trainLoss: 1, trainError, valError: trainError, valLoss: 1, mi: null, secondsTrain: 0, secondsForward: 0, secondsMI: 0 };
 }
 
@@ -63,13 +68,17 @@ describe('reproduce --figure vc1|vc2|vc3 --quick', () => {
   it('vc2 writes SVG, PNG, data and verdicts; vc3 reuses its run instead of training again', async () => {
     const notes: string[] = [];
     const events: string[] = [];
-    const r2 = await runVcFigure('vc2', ctx(notes, events));
+    const r2 = await runDvcnnFigure('vc2', ctx(notes, events));
     expect(r2.failed).toEqual([]);
     expect(figureComplete(r2.dir, 'vc2')).toBe(true);
     expect(readFileSync(join(r2.dir, 'figure-vc2.png')).subarray(1, 4).toString()).toBe('PNG');
     const data = JSON.parse(readFileSync(join(r2.dir, 'data.json'), 'utf8')) as { rows: unknown[] };
     // 12 layers x 3 phases (before, after, after the uncentred control) x 2 quantities
     expect(data.rows.length).toBe(72);
+    // the control's phase has a comma in it: data.csv must quote it
+    const csv = readRectangularCsv(join(r2.dir, 'data.csv'));
+    expect(csv.length).toBe(72);
+    expect(csv.filter((r) => r.phase === 'after plain SGD, no centring (control)').length).toBe(24);
     expect(r2.verdicts.length).toBe(3);
     // the untrained quick net drifts: the claim is computed as supported
     expect(r2.verdicts[0].supported).toBe(true);
@@ -78,38 +87,46 @@ describe('reproduce --figure vc1|vc2|vc3 --quick', () => {
     expect(readFileSync(join(run, 'metrics.jsonl'), 'utf8').trim().split('\n').length).toBe(3);
 
     const events3: string[] = [];
-    const r3 = await runVcFigure('vc3', ctx(notes, events3));
+    const r3 = await runDvcnnFigure('vc3', ctx(notes, events3));
     expect(events3).toEqual(['skipped dvcnn-sigmoid-b-2-d12-centred', 'skipped dvcnn-sigmoid-b-2-d12-plain']);
     expect(r3.verdicts[0].evidence).toMatch(/control, plain SGD without centring/);
     expect(figureComplete(r3.dir, 'vc3')).toBe(true);
+    expect(readRectangularCsv(join(r3.dir, 'data.csv')).length).toBe(36);
     expect(readFileSync(join(r3.dir, 'verdicts.md'), 'utf8')).toMatch(/trained nets push most non-linearities to zero \| \*\*(yes|no|inconclusive)\*\*/);
   });
 
-  it('--force trains a finished run again from scratch (not from its last checkpoint)', async () => {
+  it('a figure folder made with another configuration is refused; --force trains it again from scratch', async () => {
+    const manifest = join(out, 'figure-vc2', 'figure.json');
+    const m = JSON.parse(readFileSync(manifest, 'utf8')) as { runs: { options: Record<string, unknown> }[] };
+    m.runs[0].options.lr = 0.2;
+    writeFileSync(manifest, JSON.stringify(m));
+    await expect(runDvcnnFigure('vc2', ctx([], []))).rejects.toThrow(/figure-vc2: was made with another configuration.*--force/);
+    // without vc3's finished copies of the same runs, which would be reused
+    rmSync(join(out, 'figure-vc3'), { recursive: true, force: true });
     const seen: number[] = [];
     const c = ctx([], []);
     const progress = { ...c.progress, epoch: (run: string, row: { epoch: number }) => void (run.endsWith('-centred') && seen.push(row.epoch)) };
-    const r = await runVcFigure('vc2', { ...c, force: true, progress });
+    const r = await runDvcnnFigure('vc2', { ...c, force: true, progress });
     expect(r.failed).toEqual([]);
     expect(seen).toEqual([0, 1, 2]);
   });
 
   it('vc1 trains every quick depth and plots them', async () => {
     const events: string[] = [];
-    const r = await runVcFigure('vc1', ctx([], events));
+    const r = await runDvcnnFigure('vc1', ctx([], events));
     expect(r.failed).toEqual([]);
     expect(events.filter((e) => e.startsWith('done')).length).toBe(VC1_DEPTHS.quick.length);
     expect(figureComplete(r.dir, 'vc1')).toBe(true);
     const csv = readFileSync(join(r.dir, 'data.csv'), 'utf8').trim().split('\n');
     expect(csv[0]).toBe('depth,epoch,trainError,trainLoss,valError');
-    expect(csv.length).toBe(1 + VC1_DEPTHS.quick.length * 3);
+    expect(readRectangularCsv(join(r.dir, 'data.csv')).length).toBe(VC1_DEPTHS.quick.length * 3);
   });
 
-  it('vc1 with --jobs 2 trains its depths in child processes, with the same numbers as one after the other', async () => {
-    if (!existsSync(resolve('dist/vc/child.js'))) throw new Error('dist/vc/child.js missing: run npm run build (npm test does)');
+  it('vc1 with --jobs 2 trains its depths two at a time, with the same numbers as one after the other', async () => {
+    if (!existsSync(resolve('dist/cli.js'))) throw new Error('dist/cli.js missing: run npm run build (npm test does)');
     const events: string[] = [];
     const parallel = join(out, 'jobs2');
-    const r = await runVcFigure('vc1', { ...ctx([], events), jobs: 2, outDir: parallel });
+    const r = await runDvcnnFigure('vc1', { ...ctx([], events), jobs: 2, outDir: parallel });
     expect(r.failed).toEqual([]);
     expect(events.filter((e) => e.startsWith('done')).length).toBe(VC1_DEPTHS.quick.length);
     const rows = (dir: string) => (JSON.parse(readFileSync(join(dir, 'data.json'), 'utf8')) as { rows: unknown[] }).rows;

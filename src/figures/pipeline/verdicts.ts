@@ -1,12 +1,10 @@
 /**
  * Verdicts: each claim a paper makes about a figure, and whether this run supports it, with the numbers
- * that decide. Claim functions (in fig4.ts, fig5.ts, ...) compute them from the metrics; this file only
+ * that decide. Claim functions (in each figure's folder) compute them from the metrics; this file only
  * formats and writes them, plus small helpers the claim functions share.
  */
-import { writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { ioError } from '../errors.js';
-import { ensureDir } from './files.js';
+import { ensureDir, writeTextFile } from './files.js';
 
 export interface Claim {
   claim: string;
@@ -42,12 +40,7 @@ export function formatVerdicts(title: string, claims: Claim[], notes: string[] =
 export function writeVerdicts(path: string, title: string, claims: Claim[], notes: string[] = []): string {
   const text = formatVerdicts(title, claims, notes);
   ensureDir(dirname(path));
-  try {
-    writeFileSync(path, text);
-  } catch (e) {
-    const err = e as NodeJS.ErrnoException;
-    throw ioError(path, `cannot write the verdicts (${err.code ?? err.message}); choose a writable output folder`, e);
-  }
+  writeTextFile(path, text, 'the verdicts');
   return text;
 }
 

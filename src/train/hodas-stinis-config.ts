@@ -1,10 +1,12 @@
 /**
- * The training run's config: defaults in code, CLI flags override them (validated here, at the public door).
+ * A Hodas & Stinis training run's config: defaults in code, CLI flags override them (validated here, at
+ * the public door; an unknown key is refused).
  */
 import { BACKENDS, type BackendName, parseBackend } from '../backend.js';
 import { parseSplit, type SplitName } from '../data/splits.js';
 import { usageError } from '../errors.js';
 import { type Arch, DEPTH_RANGE, parseArch, WIDTH_RANGE } from '../models/hodas.js';
+import { intOption as int, positiveOption as positive, rejectUnknownKeys } from './options.js';
 
 export interface TrainConfig {
   arch: Arch;
@@ -55,20 +57,6 @@ export const DEFAULTS: Omit<TrainConfig, 'out'> = {
 /** Keys that define what a run computes: --resume refuses a run directory whose config differs in any of them. */
 export const IDENTITY_KEYS = ['arch', 'width', 'depth', 'seed', 'batchSize', 'lr', 'split', 'limitTrain', 'limitVal', 'miEvery', 'miSamples', 'k', 'bnEval'] as const;
 
-function int(option: string, v: unknown, min: number, max: number, what = ''): number {
-  const n = typeof v === 'number' ? v : Number(String(v).trim());
-  if (String(v).trim() === '' || !Number.isInteger(n) || n < min || n > max) {
-    throw usageError(option, `must be an integer in [${min}, ${max}]${what}; got '${v}'`);
-  }
-  return n;
-}
-
-function positive(option: string, v: unknown): number {
-  const n = typeof v === 'number' ? v : Number(String(v).trim());
-  if (String(v).trim() === '' || !Number.isFinite(n) || n <= 0) throw usageError(option, `must be a positive number; got '${v}'`);
-  return n;
-}
-
 /** Parse '0,10,last' against the epoch count; throws on anything else. */
 export function parseDumpEpochs(spec: string, epochs: number): Set<number> {
   const out = new Set<number>();
@@ -83,6 +71,7 @@ export function parseDumpEpochs(spec: string, epochs: number): Set<number> {
 
 /** Resolve raw option values (strings from the CLI, or numbers from library callers) into a checked config. */
 export function resolveConfig(raw: Partial<Record<keyof TrainConfig, unknown>>): TrainConfig {
+  rejectUnknownKeys(raw, [...Object.keys(DEFAULTS), 'out'], 'train config');
   const get = <K extends keyof TrainConfig>(k: K): unknown => (raw[k] === undefined ? (DEFAULTS as Record<string, unknown>)[k] : raw[k]);
   if (raw.out === undefined || String(raw.out).trim() === '') throw usageError('--out', 'a run directory is required (e.g. --out runs/mlp-w32)');
   const epochs = int('--epochs', get('epochs'), 0, 1_000_000);

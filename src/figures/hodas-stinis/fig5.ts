@@ -3,13 +3,13 @@
  * Res and S Res at one width. x = MI first-last layer (bits), y = test error, each epoch a point.
  * The claims are those of the paper's section 3 about Figure 5.
  */
-import { type Preset, registerFigure } from './registry.js';
+import type { FigureDefinition, Preset } from '../pipeline/figure.js';
 import {
   ARCH_LABEL, ERROR_MARGIN, MI_MARGIN, type Arch, type PanelRun, type PresetSize, errorAt, finalError, lastEpoch, miAfterFirst, miSeries,
   runTrajectoryFigure, traceTag,
-} from './hodas.js';
+} from './trajectory.js';
 import type { Trace } from './traces.js';
-import { type Claim, fmt, majority, mean } from './verdicts.js';
+import { type Claim, fmt, majority, mean } from '../pipeline/verdicts.js';
 
 /**
  * Figure 5's default schedule (the other presets: PRESET_SIZE in hodas.ts). Full-batch RMSprop at lr 1e-3 needs
@@ -157,7 +157,7 @@ export function fig5Claims(traces: Trace[]): Claim[] {
   ];
 }
 
-registerFigure({
+export const FIGURE_5: FigureDefinition = {
   id: '5',
   title: 'Figure 5 (Hodas & Stinis 2018)',
   presets: {
@@ -185,4 +185,4 @@ registerFigure({
       },
       ctx,
     ),
-});
+};

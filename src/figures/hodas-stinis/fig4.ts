@@ -3,12 +3,12 @@
  * depths, each trace one seed. x = MI first-last layer (bits), y = test error, each epoch a point.
  * The claims are those of the paper's sections 3 and 4 about Figure 4.
  */
-import { type Preset, registerFigure } from './registry.js';
+import type { FigureDefinition, Preset } from '../pipeline/figure.js';
 import {
   ERROR_MARGIN, MI_MARGIN, type PanelRun, finalError, lastMi, miAfterFirst, miSeries, runTrajectoryFigure,
-} from './hodas.js';
+} from './trajectory.js';
 import type { Trace } from './traces.js';
-import { type Claim, fmt, majority, mean } from './verdicts.js';
+import { type Claim, fmt, majority, mean } from '../pipeline/verdicts.js';
 
 /** Widths of panel A (at depthA), depths of panel B (at widthB), seeds, per preset. */
 export const FIG4_PLAN: Record<Preset, { widths: number[]; depthA: number; depths: number[]; widthB: number; seeds: number[] }> = {
@@ -178,7 +178,7 @@ export function fig4Claims(traces: Trace[]): Claim[] {
   ];
 }
 
-registerFigure({
+export const FIGURE_4: FigureDefinition = {
   id: '4',
   title: 'Figure 4 (Hodas & Stinis 2018)',
   presets: {
@@ -201,4 +201,4 @@ registerFigure({
       },
       ctx,
     ),
-});
+};

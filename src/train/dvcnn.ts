@@ -1,79 +1,24 @@
 /**
- * Training a DVCNN with minibatch SGD on MNIST with a random background, in process, into a run directory:
- * config.json, metrics.jsonl + metrics.csv (one row per epoch, written as the epoch ends; epoch 0 is the
- * untrained net), layer-stats-epoch-<E>.json (per layer: mean of f and of the layer output y, quantiles of f)
- * for the first and last epoch, checkpoint/state.json (every epoch), done.json. An interrupted run resumes from
- * its last checkpoint (see trainDvcnn).
+ * Training a DVCNN (Unterthiner & Hochreiter) with minibatch SGD on MNIST with a random background into a
+ * run directory (src/train/rundir.ts): config.json, metrics.jsonl + metrics.csv (one row per epoch, epoch 0
+ * the untrained net), layer-stats-epoch-<E>.json (per layer: mean of f and of the layer output y, quantiles
+ * of f) for the first and last epoch, checkpoint/state.json (every epoch), done.json. `train-dvcnn` runs it.
  */
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { type BackendName, initBackend } from '../backend.js';
-import { type Background, loadBackgroundMnist } from '../data/background.js';
+import { loadBackgroundMnist } from '../data/background.js';
 import type { Dataset } from '../data/splits.js';
-import { configError, ioError, usageError } from '../errors.js';
-import { Xoshiro128 } from '../mi/noise.js';
-import { type Checkpoint, type MetricsRow, prepareRunDir, RunDir } from '../train/rundir.js';
-import { DEFAULT_DVCNN, Dvcnn, type DvcnnConfig, validateDvcnnConfig, type LayerTrace } from '../models/dvcnn.js';
-
-export interface VcTrainConfig extends Omit<DvcnnConfig, 'width' | 'classes'> {
-  background: Background;
-  downsample: number;
-  dataSeed: number;
-  limitTrain?: number;
-  limitVal?: number;
-  epochs: number;
-  lr: number;
-  batchSize: number;
-  /** validation images whose per-layer statistics are recorded before and after training */
-  probe: number;
-  /**
-   * per-layer learning rates: 'none' (one rate), 'moment' (layer l's rate = lr * min(1, m_0 / m_l), m_l the mean
-   * square of its input over the first training images, measured once before training) or 'moment-epoch'
-   * (the same, measured again at the start of every epoch)
-   */
-  lrScaling?: LrScaling;
-  /** per-layer gradient-norm clipping (undefined: none) */
-  clipNorm?: number;
-  /**
-   * centred parametrisation (Dvcnn.setCenters): each layer's weights act on its input minus that input's mean
-   * over the first training images, measured once on the untrained net; the untrained function is unchanged
-   */
-  center?: CenterMode;
-}
-
-export const CENTER_MODES = ['none', 'output', 'all'] as const;
-/** 'output': only the softmax layer's input is centred; 'all': every layer's */
-export type CenterMode = (typeof CENTER_MODES)[number];
-
-export const LR_SCALINGS = ['none', 'moment', 'moment-epoch'] as const;
-export type LrScaling = (typeof LR_SCALINGS)[number];
-
-export const DEFAULT_VC_TRAIN: VcTrainConfig = {
-  ...DEFAULT_DVCNN,
-  background: 'random',
-  downsample: 1,
-  dataSeed: 0,
-  epochs: 10,
-  lr: 0.01,
-  batchSize: 50,
-  probe: 500,
-};
+import { configError, ioError } from '../errors.js';
+import { Dvcnn, type DvcnnConfig, type LayerTrace, validateDvcnnConfig } from '../models/dvcnn.js';
+import { Xoshiro128 } from '../random.js';
+import { DVCNN_IDENTITY_KEYS, type DvcnnTrainConfig, downsampleOf, resolveDvcnnConfig } from './dvcnn-config.js';
+import { DVCNN_METRIC_COLUMNS, type MetricsRow } from './metrics.js';
+import { type Checkpoint, checkResumable, prepareRunDir, type RunDir } from './rundir.js';
 
 /** Weights above this many bytes are not checkpointed (the checkpoint is one base64 JSON string). */
 export const MAX_CHECKPOINT_BYTES = 320 * 2 ** 20;
-
-/** One epoch's metrics (docs/ARCHITECTURE.md "Run directories"; `mi` is always null here). */
-export interface VcMetricsRow {
-  epoch: number;
-  trainLoss: number;
-  trainError: number;
-  valError: number;
-  valLoss: number;
-  mi: null;
-  secondsTrain: number;
-  secondsForward: number;
-  secondsMI: number;
-}
 
 /** Statistics of one layer over the probe images (all units x all images). */
 export interface LayerStats {
@@ -92,27 +37,14 @@ export interface LayerStats {
   nearZero: number;
 }
 
-export interface VcTrainResult {
-  rows: VcMetricsRow[];
+export interface DvcnnTrainResult {
+  config: DvcnnTrainConfig;
+  rows: MetricsRow[];
   statsBefore: LayerStats[];
   statsAfter: LayerStats[];
   diverged: boolean;
   warnings: string[];
   secondsPerStep: number;
-}
-
-export function validateTrainConfig(c: VcTrainConfig): void {
-  if (!Number.isInteger(c.epochs) || c.epochs < 0) throw usageError('--epochs', `must be an integer >= 0; got ${c.epochs}`);
-  if (!(Number.isFinite(c.lr) && c.lr > 0)) throw usageError('--lr', `must be a number > 0; got ${c.lr}`);
-  if (!Number.isInteger(c.batchSize) || c.batchSize < 1) throw usageError('--batch-size', `must be an integer >= 1; got ${c.batchSize}`);
-  if (!Number.isInteger(c.probe) || c.probe < 1) throw usageError('--probe', `must be an integer >= 1; got ${c.probe}`);
-  if (c.lrScaling !== undefined && !(LR_SCALINGS as readonly string[]).includes(c.lrScaling)) {
-    throw usageError('--lr-scaling', `unknown scaling '${c.lrScaling}'; use ${LR_SCALINGS.join(', ')}`);
-  }
-  if (c.center !== undefined && !(CENTER_MODES as readonly string[]).includes(c.center)) {
-    throw usageError('--center', `unknown centring '${c.center}'; use ${CENTER_MODES.join(', ')}`);
-  }
-  if (c.clipNorm !== undefined && !(Number.isFinite(c.clipNorm) && c.clipNorm > 0)) throw usageError('--clip-norm', `must be a number > 0; got ${c.clipNorm}`);
 }
 
 /**
@@ -221,40 +153,28 @@ export function evaluate(model: Dvcnn, data: Dataset, batch = 500): { loss: numb
   return { loss: loss / data.n, error: wrong / data.n };
 }
 
-function readJsonFile<T>(path: string): T | undefined {
+/** The config as written to config.json: the train config plus what it resolves to. */
+function resolvedConfig(config: DvcnnTrainConfig, data: { train: Dataset; val: Dataset }): DvcnnTrainConfig & Record<string, unknown> {
+  return { model: 'dvcnn', ...config, downsample: downsampleOf(config.width), classes: 10, weightStd: config.weightStd ?? 1 / Math.sqrt(config.width), nTrain: data.train.n, nVal: data.val.n };
+}
+
+/** `layer-stats-epoch-<E>.json` of a run directory. */
+export function layerStatsFile(epoch: number): string {
+  return `layer-stats-epoch-${epoch}.json`;
+}
+
+function writeLayerStats(run: RunDir, epoch: number, stats: LayerStats[]): void {
+  run.writeJson(layerStatsFile(epoch), stats);
+}
+
+/** The layer statistics a run directory holds for `epoch`, or undefined (absent or unreadable). */
+export function readLayerStats(runDir: string, epoch: number): LayerStats[] | undefined {
+  const path = join(runDir, layerStatsFile(epoch));
+  if (!existsSync(path)) return undefined;
   try {
-    return JSON.parse(readFileSync(path, 'utf8')) as T;
+    return JSON.parse(readFileSync(path, 'utf8')) as LayerStats[];
   } catch {
     return undefined;
-  }
-}
-
-function writeJson(path: string, value: unknown): void {
-  try {
-    writeFileSync(path, `${JSON.stringify(value, null, 2)}\n`);
-  } catch (e) {
-    throw ioError(path, `cannot write (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); choose a writable --out`, e);
-  }
-}
-
-const CSV_COLUMNS = ['epoch', 'trainLoss', 'trainError', 'valError', 'valLoss', 'mi', 'secondsTrain', 'secondsForward', 'secondsMI'] as const;
-
-/** The config as written to config.json (the train config plus what it resolves to). */
-function resolvedConfig(config: VcTrainConfig, features: number, data: { train: Dataset; val: Dataset }): Record<string, unknown> {
-  return { model: 'dvcnn', ...config, width: features, classes: 10, weightStd: config.weightStd ?? 1 / Math.sqrt(features), nTrain: data.train.n, nVal: data.val.n };
-}
-
-/** Whether a run directory's config.json was written for this config (backend aside). */
-function sameRun(saved: Record<string, unknown> | null, want: Record<string, unknown>): boolean {
-  if (!saved) return false;
-  return Object.keys(want).every((k) => JSON.stringify(saved[k] ?? null) === JSON.stringify(want[k] ?? null));
-}
-
-/** Fisher-Yates with the run's own stream: the order of one epoch (in place, from the previous epoch's). */
-function shuffle(order: Int32Array, rng: Xoshiro128): void {
-  for (let i = order.length - 1; i > 0; i--) {
-    const j = Math.floor(rng.nextDouble() * (i + 1));
-    [order[i], order[j]] = [order[j], order[i]];
   }
 }
 
@@ -265,17 +185,18 @@ export class TrainingStopped extends Error {
   }
 }
 
-export interface TrainOptions {
+export interface DvcnnTrainOptions {
   /** run directory (config.json, metrics, layer stats, checkpoint/, done.json); without it nothing is written */
   outDir?: string;
   backend?: BackendName;
-  onEpoch?: (row: VcMetricsRow) => void;
+  onEpoch?: (row: MetricsRow) => void;
+  /** notes as they happen (a resume point, the ReLU warning) */
+  onLog?: (line: string) => void;
   data?: { train: Dataset; val: Dataset };
-  /**
-   * continue the run in outDir from its checkpoint when its config.json matches (default true); a directory
-   * made with another config, or with no checkpoint, is started again
-   */
+  /** continue the run in outDir from its checkpoint; a run made with another config is refused (as `train`) */
   resume?: boolean;
+  /** start again in a non-empty outDir (deletes its run files) */
+  force?: boolean;
   /** test hook: stop (throw TrainingStopped) right after epoch E's checkpoint, as a kill at that moment would */
   stopAfterEpoch?: number;
 }
@@ -284,80 +205,87 @@ export interface TrainOptions {
  * Trains one DVCNN. `outDir` (optional) receives the run directory files; `onEpoch` sees each row as it is
  * written. Training stops early (diverged = true) when the loss stops being finite.
  *
- * Checkpoints (src/train/rundir.ts): at the end of every epoch, epoch 0 included, the metrics row is appended
- * (fsync'ed), then checkpoint/state.json is replaced atomically: every weight, the centres, the rate factors (SGD
- * has no other state) and the step counters. The data order needs no state of its own: epoch E's order is the
- * E-th in-place shuffle of the run's seeded stream, so a resume replays E shuffles (microseconds) and checks
- * the result against the order saved with the checkpoint. A kill between a row and its checkpoint leaves a row
- * newer than the checkpoint: it is dropped and the epoch runs again, deterministically, so the resumed run
- * ends with the same weights and rows as an uninterrupted one.
+ * Checkpoints: at the end of every epoch, epoch 0 included, the metrics row is appended, then
+ * checkpoint/state.json is replaced atomically: every weight, the centres, the rate factors (SGD has no other
+ * state) and the step counters. Epoch E's data order is the E-th in-place shuffle of the run's seeded stream,
+ * so a resume replays E shuffles and checks them against the order saved with the checkpoint. A row newer
+ * than the checkpoint (a kill between the two) is dropped and its epoch runs again, deterministically, so a
+ * resumed run ends with the same weights and rows as an uninterrupted one.
  */
-export async function trainDvcnn(config: VcTrainConfig, opts: TrainOptions = {}): Promise<VcTrainResult> {
-  validateTrainConfig(config);
-  const features = (28 / config.downsample) ** 2;
-  const modelConfig: DvcnnConfig = { ...config, width: features, classes: 10 };
+export async function trainDvcnn(rawConfig: Partial<Record<keyof DvcnnTrainConfig, unknown>>, opts: DvcnnTrainOptions = {}): Promise<DvcnnTrainResult> {
+  const config = resolveDvcnnConfig(rawConfig);
+  const features = config.width;
+  const modelConfig: DvcnnConfig = { ...config, classes: 10 };
   const warnings = validateDvcnnConfig(modelConfig, features);
-  await initBackend(opts.backend ?? 'auto');
+  const outDir = opts.outDir;
+  let run: RunDir | undefined;
+  try {
+    run = outDir ? prepareRunDir(outDir, { resume: Boolean(opts.resume), force: Boolean(opts.force), columns: DVCNN_METRIC_COLUMNS }) : undefined;
+  } catch (e) {
+    if ((e as { kind?: string }).kind) throw e;
+    throw ioError(outDir ?? '.', `cannot prepare the run directory (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); choose a writable --out`, e);
+  }
+  const previous = opts.resume && run ? run.readConfig() : null;
   const data =
     opts.data ??
     loadBackgroundMnist({
       background: config.background,
       seed: config.dataSeed,
-      downsample: config.downsample,
+      downsample: downsampleOf(config.width),
       limitTrain: config.limitTrain,
       limitVal: config.limitVal,
     });
-  if (data.train.d !== features) throw usageError('--downsample', `the data has ${data.train.d} features, the model expects ${features}`);
+  if (data.train.d !== features) throw configError('train-dvcnn', `the data has ${data.train.d} features, the model expects --width ${features}`);
+  const want = resolvedConfig(config, data);
+  if (run && previous) checkResumable(run, previous, want, DVCNN_IDENTITY_KEYS);
+  await initBackend(opts.backend ?? 'auto');
   const model = new Dvcnn(modelConfig, features);
   const probeN = Math.min(config.probe, data.val.n);
   const probe = rowsOf(data.val, 0, probeN);
   const rng = new Xoshiro128(config.seed + 7919);
-  const rows: VcMetricsRow[] = [];
+  const rows: MetricsRow[] = [];
   let diverged = false;
   let steps = 0;
   let stepSeconds = 0;
-  const scaling = config.lrScaling ?? 'none';
+  const scaling = config.lrScaling;
   let lrScale: number[] | undefined;
   const order = new Int32Array(data.train.n).map((_, i) => i);
   const xBatch = new Float32Array(config.batchSize * features);
   const yBatch = new Int32Array(config.batchSize);
-  const outDir = opts.outDir;
-  const want = resolvedConfig(config, features, data);
   // the run-directory checkpoint is one base64 JSON string; V8 strings stop near 512 M characters
   const canCheckpoint = (config.depth * (features + 2) * features + 11 * features) * 4 <= MAX_CHECKPOINT_BYTES;
   if (outDir && !canCheckpoint) warnings.push(`no checkpoints: ${config.depth} layers of ${features} units exceed the ${MAX_CHECKPOINT_BYTES / 2 ** 20} MiB a checkpoint can hold; an interrupted run starts again`);
-  let run: RunDir | undefined;
+  for (const w of warnings) opts.onLog?.(`warning: ${w}`);
   let startEpoch = 0;
   let statsBefore: LayerStats[] | undefined;
   try {
-    if (outDir) {
-      run = new RunDir(outDir, [...CSV_COLUMNS]);
-      const ck = opts.resume !== false && existsSync(outDir) && sameRun(run.readConfig(), want) ? run.loadCheckpoint() : null;
-      const before = ck ? readJsonFile<LayerStats[]>(run.path('layer-stats-epoch-0.json')) : undefined;
+    if (run) {
+      const ck = previous ? run.loadCheckpoint() : null;
+      const before = ck ? readLayerStats(run.dir, 0) : undefined;
       if (ck && before) {
         for (let l = 0; l < config.depth; l++) {
           model.a[l].assign(tf.tensor2d(ck.variables[`a${l}`].data, [features, features]));
           model.b[l].assign(tf.tensor1d(ck.variables[`b${l}`].data));
         }
-        if ((config.center ?? 'none') !== 'none') model.setCenters(Array.from({ length: config.depth + 1 }, (_, l) => ck.variables[`c${l}`].data), false);
+        if (config.center !== 'none') model.setCenters(Array.from({ length: config.depth + 1 }, (_, l) => ck.variables[`c${l}`].data), false);
         model.outW.assign(tf.tensor2d(ck.variables.outW.data, [features, 10]));
         model.outB.assign(tf.tensor1d(ck.variables.outB.data));
         const extra = ck.extra as { lrScale?: number[]; steps: number; stepSeconds: number; order: number[] };
-        for (let e = 1; e <= ck.epoch; e++) shuffle(order, rng);
+        for (let e = 1; e <= ck.epoch; e++) rng.shuffle(order);
         if (!extra.order || extra.order.length !== order.length || extra.order.some((v, i) => v !== order[i])) {
           throw configError(run.path('checkpoint', 'state.json'), 'the saved data order does not match the replayed one; start again with --force');
         }
         lrScale = extra.lrScale;
         steps = extra.steps;
         stepSeconds = extra.stepSeconds;
-        const kept = (run.readMetrics() as unknown as VcMetricsRow[]).filter((r) => r.epoch <= ck.epoch);
-        run.resetMetrics(kept as unknown as MetricsRow[]);
+        const kept = run.readMetrics().filter((r) => r.epoch <= ck.epoch);
+        run.resetMetrics(kept);
         rows.push(...kept);
         statsBefore = before;
         startEpoch = ck.epoch;
+        opts.onLog?.(`infoflow train-dvcnn: resuming ${run.name} after epoch ${ck.epoch}`);
+        for (const r of kept) opts.onEpoch?.(r);
       } else {
-        run = prepareRunDir(outDir, { resume: false, force: true, columns: [...CSV_COLUMNS] });
-        rmSync(run.path('checkpoint'), { recursive: true, force: true });
         run.resetMetrics([]);
         run.writeConfig({ ...want, backend: tf.getBackend() });
       }
@@ -365,8 +293,7 @@ export async function trainDvcnn(config: VcTrainConfig, opts: TrainOptions = {})
   } catch (e) {
     probe.dispose();
     model.dispose();
-    if ((e as { kind?: string }).kind) throw e;
-    throw ioError(outDir ?? '.', `cannot prepare the run directory (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); choose a writable --out`, e);
+    throw e;
   }
   const checkpoint = (epoch: number) => {
     if (!run || !canCheckpoint) return;
@@ -388,7 +315,7 @@ export async function trainDvcnn(config: VcTrainConfig, opts: TrainOptions = {})
     const t0 = performance.now();
     const tr = evaluate(model, data.train);
     const va = evaluate(model, data.val);
-    const row: VcMetricsRow = {
+    const row: MetricsRow = {
       epoch,
       trainLoss: tr.loss,
       trainError: tr.error,
@@ -402,7 +329,7 @@ export async function trainDvcnn(config: VcTrainConfig, opts: TrainOptions = {})
     rows.push(row);
     if (run) {
       try {
-        run.appendMetrics(row as unknown as MetricsRow);
+        run.appendMetrics(row);
       } catch (e) {
         throw ioError(run.dir, `cannot append metrics (${(e as Error).message}); check the disk`, e);
       }
@@ -412,7 +339,7 @@ export async function trainDvcnn(config: VcTrainConfig, opts: TrainOptions = {})
   };
   try {
     if (!statsBefore) {
-      if ((config.center ?? 'none') !== 'none') {
+      if (config.center !== 'none') {
         const sample = rowsOf(data.train, 0, Math.min(500, data.train.n));
         try {
           const means = inputMeans(model, sample);
@@ -423,14 +350,14 @@ export async function trainDvcnn(config: VcTrainConfig, opts: TrainOptions = {})
         }
       }
       statsBefore = layerStats(model, probe);
-      if (run) writeJson(run.path('layer-stats-epoch-0.json'), statsBefore);
+      if (run) writeLayerStats(run, 0, statsBefore);
       record(0, 0);
       checkpoint(0);
     }
     let lastEpoch = startEpoch;
     diverged = rows.some((r) => !Number.isFinite(r.trainLoss));
     for (let epoch = startEpoch + 1; epoch <= config.epochs && !diverged; epoch++) {
-      shuffle(order, rng);
+      rng.shuffle(order);
       const t0 = performance.now();
       if (scaling === 'moment-epoch' || (scaling === 'moment' && !lrScale)) {
         const sample = rowsOf(data.train, 0, Math.min(500, data.train.n));
@@ -470,10 +397,10 @@ export async function trainDvcnn(config: VcTrainConfig, opts: TrainOptions = {})
     }
     const statsAfter = layerStats(model, probe);
     if (run) {
-      writeJson(run.path(`layer-stats-epoch-${lastEpoch}.json`), statsAfter);
+      writeLayerStats(run, lastEpoch, statsAfter);
       run.writeDone({ epochs: lastEpoch, diverged, secondsPerStep: steps ? stepSeconds / steps : null, warnings });
     }
-    return { rows, statsBefore, statsAfter, diverged, warnings, secondsPerStep: steps ? stepSeconds / steps : NaN };
+    return { config, rows, statsBefore, statsAfter, diverged, warnings, secondsPerStep: steps ? stepSeconds / steps : NaN };
   } finally {
     probe.dispose();
     model.dispose();

@@ -1,0 +1,132 @@
+/**
+ * A DVCNN training run's config (`train-dvcnn`): defaults in code, CLI flags or library callers override
+ * them; every value is checked here, and an unknown key is refused. Each key is a CLI flag (camelCase ->
+ * --kebab-case), so a figure's run is its config written as flags.
+ */
+import { BACKGROUNDS, type Background } from '../data/background.js';
+import { usageError } from '../errors.js';
+import { ACTIVATIONS, type Activation, MAX_DEPTH, TRIANGLES, type Triangle } from '../models/dvcnn.js';
+import { choiceOption, finiteOption, intOption, positiveOption, rejectUnknownKeys } from './options.js';
+
+export const CENTER_MODES = ['none', 'output', 'all'] as const;
+/** 'output': only the softmax layer's input is centred; 'all': every layer's (Dvcnn.setCenters) */
+export type CenterMode = (typeof CENTER_MODES)[number];
+
+export const LR_SCALINGS = ['none', 'moment', 'moment-epoch'] as const;
+export type LrScaling = (typeof LR_SCALINGS)[number];
+
+/** Units per layer = input features: MNIST's 28x28 pixels, or their 2x2 or 4x4 block means. */
+export const DVCNN_WIDTHS = [784, 196, 49] as const;
+
+export interface DvcnnTrainConfig {
+  /** units per layer = input features (784, 196 or 49) */
+  width: number;
+  /** volume-conserving layers, 1..1000 */
+  depth: number;
+  activation: Activation;
+  /** which triangle each layer's weight mask keeps: alternating upper/lower, or one for all */
+  triangle: Triangle;
+  /** initial value of every hidden bias (the paper's drift runs: -2) */
+  biasInit: number;
+  /** std of the initial hidden weights; undefined: 1/sqrt(width) */
+  weightStd?: number;
+  /** seed of the weights and of the minibatch order */
+  seed: number;
+  /** MNIST digits over uniform noise ('random', the substitute for MNIST-bg-img) or on black ('plain') */
+  background: Background;
+  /** seed of the background noise */
+  dataSeed: number;
+  /** the first N of the 10,000 training / 2,000 validation images; undefined: all */
+  limitTrain?: number;
+  limitVal?: number;
+  epochs: number;
+  /** plain SGD learning rate */
+  lr: number;
+  batchSize: number;
+  /** validation images whose per-layer statistics are recorded before and after training */
+  probe: number;
+  /**
+   * per-layer learning rates: 'none' (one rate), 'moment' (layer l's rate = lr * min(1, m_0 / m_l), m_l the mean
+   * square of its input over the first training images, measured once before training) or 'moment-epoch'
+   * (the same, measured again at the start of every epoch)
+   */
+  lrScaling: LrScaling;
+  /** per-layer gradient-norm clipping; undefined: none */
+  clipNorm?: number;
+  /**
+   * centred parametrisation: each layer's weights act on its input minus that input's mean over the first
+   * training images, measured once on the untrained net (the untrained function is unchanged)
+   */
+  center: CenterMode;
+}
+
+export const DEFAULT_DVCNN_TRAIN: DvcnnTrainConfig = {
+  width: 784,
+  depth: 10,
+  activation: 'sigmoid',
+  triangle: 'alternate',
+  biasInit: -2,
+  weightStd: undefined,
+  seed: 0,
+  background: 'random',
+  dataSeed: 0,
+  limitTrain: undefined,
+  limitVal: undefined,
+  epochs: 10,
+  lr: 0.01,
+  batchSize: 50,
+  probe: 500,
+  lrScaling: 'none',
+  clipNorm: undefined,
+  center: 'none',
+};
+
+const KEYS = Object.keys(DEFAULT_DVCNN_TRAIN) as (keyof DvcnnTrainConfig)[];
+
+/** Keys that define what a run computes: --resume refuses a run directory whose config differs in any of them. */
+export const DVCNN_IDENTITY_KEYS = KEYS.filter((k) => k !== 'epochs');
+
+/** The CLI flag of a config key: biasInit -> --bias-init. */
+export function flagOf(key: string): string {
+  return `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+}
+
+/** The 2-D block size that gives `width` features from 28x28 pixels. */
+export function downsampleOf(width: number): number {
+  return 28 / Math.sqrt(width);
+}
+
+/** Resolve raw values (strings from the CLI, or numbers from library callers) into a checked config. */
+export function resolveDvcnnConfig(raw: Partial<Record<keyof DvcnnTrainConfig, unknown>>): DvcnnTrainConfig {
+  rejectUnknownKeys(raw, KEYS, 'train-dvcnn config');
+  const get = (k: keyof DvcnnTrainConfig): unknown => (raw[k] === undefined ? DEFAULT_DVCNN_TRAIN[k] : raw[k]);
+  const optional = <T>(k: keyof DvcnnTrainConfig, read: (v: unknown) => T): T | undefined => (get(k) === undefined || get(k) === null ? undefined : read(get(k)));
+  const width = Number(get('width'));
+  if (!(DVCNN_WIDTHS as readonly number[]).includes(width)) {
+    throw usageError('--width', `must be 784, 196 or 49 (MNIST's pixels, or their 2x2 or 4x4 block means); got '${get('width')}'`);
+  }
+  return {
+    width,
+    depth: intOption('--depth', get('depth'), 1, MAX_DEPTH, ' (volume-conserving layers)'),
+    activation: choiceOption('--activation', get('activation'), ACTIVATIONS),
+    triangle: choiceOption('--triangle', get('triangle'), TRIANGLES),
+    biasInit: finiteOption('--bias-init', get('biasInit')),
+    weightStd: optional('weightStd', (v) => {
+      const n = finiteOption('--weight-std', v);
+      if (n < 0) throw usageError('--weight-std', `must be a number >= 0; got '${v}'`);
+      return n;
+    }),
+    seed: intOption('--seed', get('seed'), 0, 2 ** 31 - 1),
+    background: choiceOption('--background', get('background'), BACKGROUNDS),
+    dataSeed: intOption('--data-seed', get('dataSeed'), 0, 2 ** 31 - 1),
+    limitTrain: optional('limitTrain', (v) => intOption('--limit-train', v, 1, 10_000)),
+    limitVal: optional('limitVal', (v) => intOption('--limit-val', v, 1, 2_000)),
+    epochs: intOption('--epochs', get('epochs'), 0, 1_000_000),
+    lr: positiveOption('--lr', get('lr')),
+    batchSize: intOption('--batch-size', get('batchSize'), 1, 10_000),
+    probe: intOption('--probe', get('probe'), 1, 2_000, ' (validation images)'),
+    lrScaling: choiceOption('--lr-scaling', get('lrScaling'), LR_SCALINGS),
+    clipNorm: optional('clipNorm', (v) => positiveOption('--clip-norm', v)),
+    center: choiceOption('--center', get('center'), CENTER_MODES),
+  };
+}

@@ -1,0 +1,272 @@
+/**
+ * The training loop of the Hodas & Stinis experiment: one run = one network trained on MNIST, with a metrics
+ * row per epoch (epoch 0 = the untrained network) and the MI between the first and last hidden layers over the
+ * validation ensemble.
+ *
+ * Per epoch E >= 1: the training step(s) (full batch by default: one step), then one forward pass over the
+ * validation set (BN per config.bnEval, see src/models/hodas.ts), then the MI (k = 3, bits) of the recorded
+ * activations a_first, a_last when the schedule says so.
+ * trainLoss / trainError follow Keras's convention: averaged over the epoch's batches as they were trained on
+ * (so, full batch, the values before the epoch's update). Epoch 0 evaluates the untrained net on the training set
+ * with batch statistics.
+ * Minibatch order: a permutation drawn from (seed, epoch), so resuming needs no RNG state.
+ * On resume, onEpoch first replays the rows already recorded (so `--json` prints every epoch once per process).
+ * First layer: on the in-process backends (wasm, cpu) the fixed training and validation inputs are kept in CSR
+ * (src/models/sparse.ts) when at most half their entries are nonzero (MNIST: 19%), so X W0 and X^T dZ skip the
+ * zeros, full batch and minibatches alike (same float32 results as tf.matMul); INFOFLOW_SPARSE=0 turns this off.
+ */
+import { mkdirSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { initBackend, tf, type BackendInfo } from '../backend.js';
+import { loadSplit, MNIST_CLASSES } from '../data/splits.js';
+import { configError } from '../errors.js';
+import { BN_EPS, BN_MOMENTUM, HodasNet, type NetInput, RMS_EPS, RMS_RHO } from '../models/hodas.js';
+import { SparseInput } from '../models/sparse.js';
+import { writeNpy } from '../npy/index.js';
+import { Mulberry32 } from '../random.js';
+import { type TrainConfig, IDENTITY_KEYS, parseDumpEpochs, resolveConfig } from './hodas-stinis-config.js';
+import { METRIC_COLUMNS, type MetricsRow } from './metrics.js';
+import { checkResumable, prepareRunDir, type RunDir } from './rundir.js';
+
+export interface TrainHooks {
+  onEpoch?: (row: MetricsRow, info: { run: string; epochs: number }) => void;
+  /** one-line notes (backend chosen, resume point, MI warnings) */
+  onLog?: (line: string) => void;
+  /** called once the backend and data are ready, with the first epoch to run */
+  onStart?: (info: { backend: BackendInfo; startEpoch: number; epochs: number; run: string }) => void;
+}
+
+export interface TrainResult {
+  run: string;
+  dir: string;
+  rows: MetricsRow[];
+  backend: BackendInfo;
+}
+
+interface MiEstimatorLike {
+  estimate(
+    x: { data: Float32Array; shape: number[] },
+    y: { data: Float32Array; shape: number[] },
+    opts: { k: number },
+  ): Promise<{ mi: number; zeroEpsPoints: number; warnings: string[] }>;
+  close(): Promise<void>;
+}
+
+async function openEstimator(workers: number): Promise<MiEstimatorLike> {
+  // loaded lazily so that runs with --mi-every 0 never load the WASM kernel or start a pool
+  let mod: typeof import('../mi/index.js');
+  try {
+    mod = await import('../mi/index.js');
+  } catch (e) {
+    throw configError('src/mi/index.ts', `the MI estimator could not be loaded (${(e as Error).message.split('\n')[0]}); rebuild with npm run build, or use --mi-every 0`);
+  }
+  return new mod.MIEstimator({ workers });
+}
+
+/** How long loading the backend's .wasm or the MI worker pool may take before the run fails (never hangs). */
+export const LOAD_TIMEOUT_S = Number(process.env.INFOFLOW_LOAD_TIMEOUT_S) > 0 ? Number(process.env.INFOFLOW_LOAD_TIMEOUT_S) : 120;
+
+/** `p`, or a one-line config error naming `what` when it has not settled within LOAD_TIMEOUT_S. */
+export async function withLoadTimeout<T>(p: Promise<T>, what: string, seconds = LOAD_TIMEOUT_S): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(configError(what, `did not load within ${seconds} s (a file being rebuilt? run npm run build, then the same command with --resume)`)),
+      seconds * 1000,
+    );
+  });
+  try {
+    return await Promise.race([p, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+const round = (v: number, digits = 6) => Number(v.toPrecision(digits));
+
+/** Train one run into config.out (a run directory). Resumes when `resume`, refuses a non-empty dir otherwise. */
+export async function trainRun(
+  rawConfig: Partial<Record<keyof TrainConfig, unknown>>,
+  hooks: TrainHooks = {},
+  flags: { resume?: boolean; force?: boolean } = {},
+): Promise<TrainResult> {
+  const config = resolveConfig(rawConfig);
+  const log = hooks.onLog ?? (() => {});
+  const rd: RunDir = prepareRunDir(config.out, { resume: Boolean(flags.resume), force: Boolean(flags.force), columns: METRIC_COLUMNS });
+
+  // resume: same identity, checkpoint epoch, metrics cut back to it
+  let rows: MetricsRow[] = [];
+  let startEpoch = 0;
+  const previous = flags.resume ? rd.readConfig() : null;
+  if (previous) checkResumable(rd, previous, config, IDENTITY_KEYS);
+
+  const backend = await withLoadTimeout(initBackend(config.backend), `the ${config.backend} backend`);
+  log(`infoflow train: backend ${backend.name} (${backend.note})`);
+  const data = loadSplit(config.split, { limitTrain: config.limitTrain ?? undefined, limitVal: config.limitVal ?? undefined });
+  const net = new HodasNet({ arch: config.arch, width: config.width, depth: config.depth, inputDim: data.train.d, classes: MNIST_CLASSES }, config.seed);
+
+  const ck = previous ? rd.loadCheckpoint() : null;
+  if (ck) {
+    try {
+      net.importState(ck.variables);
+    } catch (e) {
+      throw configError(rd.path('checkpoint', 'state.json'), `does not fit this network (${(e as Error).message}); use --force to start again`);
+    }
+    startEpoch = ck.epoch + 1;
+    rows = rd.readMetrics().filter((r) => r.epoch <= ck.epoch);
+    log(`infoflow train: resuming ${rd.name} after epoch ${ck.epoch}`);
+  }
+  const resolved = {
+    ...config,
+    out: rd.dir,
+    backendUsed: backend.name,
+    tfBackend: backend.tfBackend,
+    nTrain: data.train.n,
+    nVal: data.val.n,
+    widths: net.widths,
+    residualSources: net.residual,
+    shortcut: net.shortcut,
+    optimizer: { name: 'rmsprop', rho: RMS_RHO, epsilon: RMS_EPS },
+    batchNorm: { momentum: BN_MOMENTUM, epsilon: BN_EPS },
+    init: 'glorot-normal (truncated, seeded)',
+    node: process.version,
+    cores: availableParallelism(),
+  };
+  rd.writeConfig(resolved);
+  rd.resetMetrics(rows);
+  const dumpEpochs = parseDumpEpochs(config.dumpActivations, config.epochs);
+  if (dumpEpochs.size) mkdirSync(rd.path('activations'), { recursive: true });
+  hooks.onStart?.({ backend, startEpoch, epochs: config.epochs, run: rd.name });
+  for (const r of rows) hooks.onEpoch?.(r, { run: rd.name, epochs: config.epochs });
+
+  const nTrain = data.train.n;
+  const fullBatch = config.batchSize === null || config.batchSize >= nTrain;
+  // the fixed inputs in CSR when sparse enough (null: dense tensors, and for full batch X^T transposed once)
+  let sparseTrain: SparseInput | null = null;
+  let sparseVal: SparseInput | null = null;
+  let why = '';
+  try {
+    sparseTrain = SparseInput.maybe(data.train.x, nTrain, data.train.d);
+    sparseVal = SparseInput.maybe(data.val.x, data.val.n, data.val.d);
+  } catch (e) {
+    // a missing build/sparse.wasm slows training down but changes no result
+    why = ` (${(e as Error).message.split('\n')[0]})`;
+  }
+  log(`infoflow train: first layer ${sparseTrain ? `sparse (training input ${(100 * sparseTrain.density).toFixed(1)}% nonzero)` : `dense${why}`}`);
+  const xTrain = sparseTrain ? null : tf.tensor2d(data.train.x, [nTrain, data.train.d]);
+  const xTrainT = xTrain && fullBatch ? tf.transpose(xTrain) : null;
+  const trainInput: NetInput = sparseTrain ? { sparse: sparseTrain, rows: null } : xTrain!;
+  const yTrain = tf.tensor1d(data.train.labels, 'int32');
+  const xVal = sparseVal ? null : tf.tensor2d(data.val.x, [data.val.n, data.val.d]);
+  const valInput: NetInput = sparseVal ? { sparse: sparseVal, rows: null } : xVal!;
+  const yVal = tf.tensor1d(data.val.labels, 'int32');
+  const widthFirst = net.widths[0];
+  const widthLast = net.widths[net.widths.length - 1];
+  const estimator = config.miEvery > 0 && startEpoch <= config.epochs ? await withLoadTimeout(openEstimator(config.miWorkers), 'the MI estimator (src/mi/)') : null;
+
+  try {
+    for (let epoch = startEpoch; epoch <= config.epochs; epoch++) {
+      // train
+      let t0 = performance.now();
+      let lossSum = 0;
+      let errSum = 0;
+      if (epoch === 0) {
+        const [l, e] = tf.tidy(() => {
+          const { logits } = net.forward(trainInput, 'batch');
+          const logp = tf.logSoftmax(logits);
+          const loss = tf.neg(tf.sum(tf.mul(tf.oneHot(yTrain, MNIST_CLASSES), logp)));
+          const err = tf.sum(tf.cast(tf.notEqual(tf.argMax(logits, 1), yTrain), 'float32'));
+          return [loss, err];
+        });
+        lossSum = (await l.data())[0];
+        errSum = (await e.data())[0];
+        tf.dispose([l, e]);
+      } else if (fullBatch) {
+        const out = tf.tidy(() => {
+          const r = net.step(trainInput, xTrainT, yTrain, config.lr);
+          return [r.lossSum, r.errors];
+        });
+        lossSum = (await out[0].data())[0];
+        errSum = (await out[1].data())[0];
+        tf.dispose(out);
+      } else {
+        const bs = config.batchSize!;
+        const perm = new Mulberry32((config.seed * 1_000_003 + epoch) >>> 0).shuffle(new Int32Array(nTrain).map((_, i) => i));
+        let accLoss = tf.scalar(0);
+        let accErr = tf.scalar(0);
+        for (let start = 0; start < nTrain; start += bs) {
+          const idx = perm.subarray(start, Math.min(nTrain, start + bs));
+          const next = tf.tidy(() => {
+            const ii = tf.tensor1d(idx, 'int32');
+            const xb: NetInput = sparseTrain ? { sparse: sparseTrain, rows: idx } : (tf.gather(xTrain!, ii) as tf.Tensor2D);
+            const r = net.step(xb, null, tf.gather(yTrain, ii) as tf.Tensor1D, config.lr);
+            return [tf.add(accLoss, r.lossSum), tf.add(accErr, r.errors)];
+          });
+          tf.dispose([accLoss, accErr]);
+          [accLoss, accErr] = next as [tf.Scalar, tf.Scalar];
+        }
+        lossSum = (await accLoss.data())[0];
+        errSum = (await accErr.data())[0];
+        tf.dispose([accLoss, accErr]);
+      }
+      const secondsTrain = (performance.now() - t0) / 1000;
+
+      // forward over the validation ensemble
+      t0 = performance.now();
+      const wantMI = estimator !== null && (epoch % config.miEvery === 0 || epoch === config.epochs);
+      const wantDump = dumpEpochs.has(epoch);
+      const [errors, first, last] = tf.tidy(() => {
+        const r = net.forward(valInput, config.bnEval);
+        const keep = wantMI || wantDump;
+        const errs = tf.sum(tf.cast(tf.notEqual(tf.argMax(r.logits, 1), yVal), 'float32'));
+        return keep ? [errs, r.first, r.last] : [errs];
+      });
+      const valErrors = (await errors.data())[0];
+      const firstData = first ? ((await first.data()) as Float32Array) : null;
+      const lastData = last ? ((await last.data()) as Float32Array) : null;
+      tf.dispose([errors, ...(first ? [first] : []), ...(last ? [last] : [])]);
+      const secondsForward = (performance.now() - t0) / 1000;
+
+      if (wantDump && firstData && lastData) {
+        writeNpy(rd.path('activations', `epoch-${epoch}-first.npy`), firstData, [data.val.n, widthFirst]);
+        writeNpy(rd.path('activations', `epoch-${epoch}-last.npy`), lastData, [data.val.n, widthLast]);
+      }
+
+      // MI(first; last) over the validation ensemble, in bits
+      t0 = performance.now();
+      let mi: number | null = null;
+      if (wantMI && firstData && lastData) {
+        const m = Math.min(data.val.n, config.miSamples ?? data.val.n);
+        const r = await estimator!.estimate(
+          { data: firstData.subarray(0, m * widthFirst), shape: [m, widthFirst] },
+          { data: lastData.subarray(0, m * widthLast), shape: [m, widthLast] },
+          { k: config.k },
+        );
+        mi = round(r.mi);
+        for (const w of r.warnings) log(`infoflow train: epoch ${epoch}: ${w}`);
+      }
+      const secondsMI = wantMI ? (performance.now() - t0) / 1000 : 0;
+
+      const row: MetricsRow = {
+        epoch,
+        trainLoss: round(lossSum / nTrain),
+        trainError: round(errSum / nTrain),
+        valError: round(valErrors / data.val.n),
+        mi,
+        secondsTrain: round(secondsTrain, 4),
+        secondsForward: round(secondsForward, 4),
+        secondsMI: round(secondsMI, 4),
+      };
+      rd.appendMetrics(row);
+      rd.saveCheckpoint({ epoch, variables: net.exportState() });
+      rows.push(row);
+      hooks.onEpoch?.(row, { run: rd.name, epochs: config.epochs });
+    }
+  } finally {
+    await estimator?.close();
+    tf.dispose([yTrain, yVal, ...[xTrain, xTrainT, xVal].filter((t): t is tf.Tensor2D => t !== null)]);
+    net.dispose();
+  }
+  rd.writeDone({ run: rd.name, epochs: config.epochs, backend: backend.name, final: rows[rows.length - 1] ?? null });
+  return { run: rd.name, dir: rd.dir, rows, backend };
+}
