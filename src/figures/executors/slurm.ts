@@ -236,10 +236,16 @@ export async function runOnSlurm<Row extends { epoch: number }>(
   );
 
   let states = await runStates(runs, fig.dir, record);
+  // runs finished before this call: the caller has them already (and reported them)
+  const doneBefore = new Set(runs.filter((r) => states.get(r.name)!.kind === 'done').map((r) => r.name));
   const index = new Map(runs.map((r, i) => [r.name, i]));
   const toSubmit = opts.collect ? [] : runs.filter((r) => ['unsubmitted', 'over'].includes(states.get(r.name)!.kind));
   let submitted: SlurmResult['submitted'];
   if (toSubmit.length > 0) {
+    for (const run of toSubmit) {
+      const s = states.get(run.name)!;
+      if (s.kind === 'over') progress.note(`${run.name}: submitted again to resume it (before: ${failureText(s.task, s.log)})`);
+    }
     const array = arraySpec(toSubmit.map((r) => index.get(r.name)!), opts.throttle);
     const args = ['--parsable', `--array=${array}`, ...opts.extraArgs, scriptPath];
     const r = await slurmCommand('sbatch', args, fig.dir);
@@ -260,7 +266,12 @@ export async function runOnSlurm<Row extends { epoch: number }>(
 
   const seen = new Map<string, number>(); // run -> epochs reported to progress
   const report = (run: ExecRun) => {
-    const rows = io.readRows(run.dir);
+    let rows: Row[] = [];
+    try {
+      rows = io.readRows(run.dir);
+    } catch {
+      // a metrics file being written on another node; the next look reads it
+    }
     if (!seen.has(run.name)) {
       progress.runStart(run.name, run.totalEpochs, rows.length);
       seen.set(run.name, rows.length);
@@ -271,8 +282,10 @@ export async function runOnSlurm<Row extends { epoch: number }>(
   const outcomes = new Map<string, ExecOutcome>();
   const finish = (run: ExecRun, state: RunState) => {
     if (state.kind === 'done') {
-      if (seen.has(run.name)) report(run);
-      progress.runEnd(run.name, seen.has(run.name) ? 'done' : 'skipped');
+      if (!doneBefore.has(run.name)) {
+        report(run);
+        progress.runEnd(run.name, 'done');
+      }
       outcomes.set(run.name, { name: run.name, status: 'done' });
     } else if (state.kind === 'over') {
       const error = failureText(state.task, state.log);
@@ -280,30 +293,36 @@ export async function runOnSlurm<Row extends { epoch: number }>(
       progress.runEnd(run.name, 'failed', error);
       outcomes.set(run.name, { name: run.name, status: 'failed', error });
     } else if (state.kind === 'unsubmitted') {
-      outcomes.set(run.name, { name: run.name, status: 'failed', error: 'never submitted (--collect); run without --collect to submit it' });
+      const error = 'never submitted (--collect submits nothing): run the command without --collect';
+      progress.runEnd(run.name, 'failed', error);
+      outcomes.set(run.name, { name: run.name, status: 'failed', error });
     }
   };
 
   let lastSummary = '';
-  const summarize = (jobIds: string[]) => {
+  const summarize = () => {
     const kinds = runs.map((r) => states.get(r.name)!);
-    const done = kinds.filter((s) => s.kind === 'done').length;
-    const running = kinds.filter((s) => s.kind === 'active' && s.task.state !== 'PENDING').length;
-    const pending = kinds.filter((s) => s.kind === 'active' && s.task.state === 'PENDING').length;
-    const failed = kinds.filter((s) => s.kind === 'over').length;
-    const line = `Slurm job ${jobIds.join(', ')}: ${done} of ${runs.length} runs finished, ${running} running, ${pending} pending${failed ? `, ${failed} failed` : ''}`;
-    if (line !== lastSummary) progress.note(line);
+    const jobs = [...new Set(kinds.flatMap((s) => (s.kind === 'active' ? [s.task.id.split('_')[0]] : [])))];
+    if (jobs.length === 0 && record.submissions.length > 0) jobs.push(record.submissions.at(-1)!.jobId);
+    const summary = {
+      jobs,
+      total: runs.length,
+      finished: kinds.filter((s) => s.kind === 'done').length,
+      running: kinds.filter((s) => s.kind === 'active' && s.task.state !== 'PENDING').length,
+      pending: kinds.filter((s) => s.kind === 'active' && s.task.state === 'PENDING').length,
+      failed: kinds.filter((s) => s.kind === 'over' || s.kind === 'unsubmitted').length,
+    };
+    const line = `Slurm job ${jobs.join(', ') || '-'}: ${summary.finished} of ${summary.total} runs finished, ${summary.running} running, ${summary.pending} pending${summary.failed ? `, ${summary.failed} failed` : ''}`;
+    if (line === lastSummary) return;
     lastSummary = line;
+    progress.note(line);
+    progress.queue?.(summary);
   };
-  const activeJobs = () => [...new Set(runs.flatMap((r) => {
-    const s = states.get(r.name)!;
-    return s.kind === 'active' ? [s.task.id.split('_')[0]] : [];
-  }))];
 
   if (!opts.wait || opts.collect) {
     for (const run of runs) finish(run, states.get(run.name)!);
     const queued = runs.filter((r) => states.get(r.name)!.kind === 'active').map((r) => r.name);
-    if (queued.length > 0) summarize(activeJobs());
+    if (queued.length > 0) summarize();
     for (const name of queued) outcomes.set(name, { name, status: 'queued' });
     return { outcomes: runs.map((r) => outcomes.get(r.name)!), ...(submitted ? { submitted } : {}), queued };
   }
@@ -327,7 +346,7 @@ export async function runOnSlurm<Row extends { epoch: number }>(
         finish(run, s);
       }
     }
-    summarize(activeJobs().length > 0 ? activeJobs() : [...new Set(record.submissions.map((s) => s.jobId))].slice(-1));
+    summarize();
     if (active === 0) break;
     await new Promise((r) => setTimeout(r, opts.pollSeconds * 1000));
     try {
@@ -342,3 +361,41 @@ export async function runOnSlurm<Row extends { epoch: number }>(
   return { outcomes: runs.map((r) => outcomes.get(r.name)!), ...(submitted ? { submitted } : {}), queued: [] };
 }
 
+
+/**
+ * Thrown by executeOnSlurm when runs were left pending or running (--no-wait): not a failure; the command says
+ * which job to wait for and draws nothing yet.
+ */
+export class RunsQueuedOnSlurm extends Error {
+  constructor(
+    readonly jobIds: string[],
+    readonly queued: string[],
+    readonly submitted?: { jobId: string; runs: string[] },
+  ) {
+    super(`${queued.length} run(s) queued or running on Slurm (job ${jobIds.join(', ')})`);
+    this.name = 'RunsQueuedOnSlurm';
+  }
+}
+
+/**
+ * The figure runner's door to Slurm: every run of the figure (in figure.json's order) through runOnSlurm; the
+ * outcomes, with runs still queued counted as not finished under --collect, or RunsQueuedOnSlurm under --no-wait.
+ */
+export async function executeOnSlurm<Row extends { epoch: number }>(
+  figure: { id: string; title: string; dir: string; cli: string },
+  runs: ExecRun[],
+  opts: SlurmOptions,
+  io: { progress: ExecProgress; readRows: (runDir: string) => Row[] },
+): Promise<ExecOutcome[]> {
+  const fig = { title: figure.title, jobName: `infoflow-${figure.id}`, dir: figure.dir, cli: figure.cli, node: process.execPath };
+  const r = await runOnSlurm(fig, runs, opts, io);
+  if (r.queued.length > 0 && !opts.collect) {
+    const record = readRecord(figure.dir);
+    const latest = latestTasks(record);
+    const jobs = [...new Set(r.queued.map((name) => latest.get(name)!.jobId))];
+    throw new RunsQueuedOnSlurm(jobs, r.queued, r.submitted);
+  }
+  return r.outcomes.map((o) =>
+    o.status === 'queued' ? { name: o.name, status: 'failed', error: 'still queued or running on Slurm: run the command again (or with --collect) once it has finished' } : o,
+  );
+}
