@@ -1,13 +1,17 @@
 /**
- * DVCNN benchmark (issue 4): the time of one SGD step (minibatch of 50, forward + hand-written backward +
- * update) per depth and width, on the wasm backend (cpu for the smallest width, for comparison).
+ * DVCNN benchmark: the time of one SGD step (minibatch of 50, sigmoid, biases -2, alternating triangles,
+ * forward + backward + update) here and in PyTorch on one thread, side by side in the same run.
  *
- * Seeded weights (seed 0) and a fixed random batch; one warm-up step, then `repeats` timed steps: min and
- * median wall seconds, and seconds per layer (min / depth). Widths: 49, 196, 784 (MNIST at 4x4, 2x2, no
- * downsampling). quick: widths 49/196, depths 1/10/100. Full: also depth 1000 (49 and 196) and 784 at depths
- * 1/10/100 (784 x 1000 needs 2.3 GiB of weights and is refused by the model's memory check).
- * Prints a table and writes bench/results/dvcnn.json.
+ * Ours: Dvcnn.step on the wasm backend (the SIMD kernel, src/models/dvcnn-kernel.ts), seed 0, a fixed random
+ * batch. PyTorch: bench/torch/dvcnn_step.py (the same masked layers, softmax cross-entropy, torch.optim.SGD,
+ * torch.set_num_threads(1) and one BLAS thread), run by the first of $PYTHON, python3, /usr/bin/python3 that
+ * imports torch; skipped with a note when none does. Each size is timed in two rounds, PyTorch then ours, so
+ * both see the same load; per side: min and median over all timed steps (one warm-up step per round).
+ * ratio = our min / PyTorch's min. Sizes (width, depth): (784, 100), (196, 100), (196, 1000); quick: (196, 100).
+ * Full runs also time the slow reference (Dvcnn.stepReference, tfjs ops) at (196, 100) and (49, 100).
+ * Prints a table with the machine and the load average; writes bench/results/dvcnn.json.
  */
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -15,23 +19,39 @@ import { fileURLToPath } from 'node:url';
 import { initBackend, tf } from '../src/backend.js';
 import { Dvcnn } from '../src/models/dvcnn.js';
 import { Xoshiro128 } from '../src/random.js';
+import { findRepoFile } from '../src/repo-files.js';
 
-interface StepRow {
-  backend: string;
+const BATCH = 50;
+const ROUNDS = 2;
+
+interface Timing {
+  minSeconds: number;
+  medianSeconds: number;
+  steps: number;
+}
+
+interface Row {
   width: number;
   depth: number;
   batch: number;
-  minSeconds: number;
-  medianSeconds: number;
-  msPerLayer: number;
-  repeats: number;
+  ours: Timing;
+  torch: Timing | null;
+  ratio: number | null;
+  /** the slow tfjs reference, where timed */
+  reference?: Timing;
 }
 
-const BATCH = 50;
 const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)];
+const timing = (t: number[]): Timing => ({ minSeconds: Math.min(...t), medianSeconds: median(t), steps: t.length });
 
-async function timeStep(backend: 'wasm' | 'cpu', width: number, depth: number, repeats: number): Promise<StepRow> {
-  await initBackend(backend);
+function repoRoot(): string {
+  const here = dirname(fileURLToPath(import.meta.url));
+  // dist-bench/bench/dvcnn.js -> <repo>; bench/dvcnn.ts run directly -> <repo>
+  return here.includes('dist-bench') ? join(here, '..', '..') : join(here, '..');
+}
+
+/** Seconds of `repeats` timed steps (after one warm-up) of our step or of the tfjs reference. */
+function ourSteps(width: number, depth: number, repeats: number, reference = false): number[] {
   const net = new Dvcnn({ width, depth, activation: 'sigmoid', triangle: 'alternate', biasInit: -2, classes: 10, seed: 0 });
   const x = tf.tensor2d(new Xoshiro128(1).fillGaussian(new Float32Array(BATCH * width)).map((v) => Math.abs(v) % 1), [BATCH, width]);
   const oneHot = tf.oneHot(tf.tensor1d(Array.from({ length: BATCH }, (_, i) => i % 10), 'int32'), 10) as tf.Tensor2D;
@@ -39,39 +59,100 @@ async function timeStep(backend: 'wasm' | 'cpu', width: number, depth: number, r
   let sink = 0;
   for (let r = 0; r <= repeats; r++) {
     const t0 = performance.now();
-    sink += net.step(x, oneHot, { lr: 1e-4 });
+    sink += reference ? net.stepReference(x, oneHot, { lr: 1e-4 }) : net.step(x, oneHot, { lr: 1e-4 });
     if (r > 0) times.push((performance.now() - t0) / 1000); // r = 0 is the warm-up
   }
   if (!Number.isFinite(sink)) throw new Error('non-finite loss');
   tf.dispose([x, oneHot]);
   net.dispose();
-  const min = Math.min(...times);
-  return { backend, width, depth, batch: BATCH, minSeconds: min, medianSeconds: median(times), msPerLayer: (1000 * min) / depth, repeats };
+  return times;
+}
+
+/** The first Python that imports torch, or null. */
+function findTorchPython(): string | null {
+  for (const py of [process.env.PYTHON, 'python3', '/usr/bin/python3']) {
+    if (!py) continue;
+    const r = spawnSync(py, ['-c', 'import torch'], { stdio: 'ignore' });
+    if (r.status === 0) return py;
+  }
+  return null;
+}
+
+interface TorchStep {
+  minSeconds: number;
+  medianSeconds: number;
+  repeats: number;
+}
+
+/** Seconds of PyTorch's step: `repeats` timed steps after a warm-up, one process. */
+function torchSteps(python: string, width: number, depth: number, repeats: number): { times: TorchStep; version: string } {
+  const script = findRepoFile('bench/torch/dvcnn_step.py');
+  const r = spawnSync(python, [script, `${width},${depth},${BATCH},${repeats}`], { encoding: 'utf8', maxBuffer: 1 << 20 });
+  if (r.status !== 0) throw new Error(`${script} failed (exit ${r.status}): ${r.stderr.trim().split('\n').pop()}`);
+  const out = JSON.parse(r.stdout) as { torch: string; steps: TorchStep[] };
+  return { times: out.steps[0], version: out.torch };
 }
 
 export async function run(opts: { quick: boolean }): Promise<void> {
   const { quick } = opts;
-  const plan: [backend: 'wasm' | 'cpu', width: number, depth: number, repeats: number][] = [];
-  for (const width of [49, 196]) for (const depth of quick ? [1, 10, 100] : [1, 10, 100, 1000]) plan.push(['wasm', width, depth, depth >= 1000 ? 2 : 5]);
-  if (!quick) for (const depth of [1, 10, 100]) plan.push(['wasm', 784, depth, depth >= 100 ? 2 : 3]);
-  plan.push(['cpu', 49, 10, 3]);
-  const rows: StepRow[] = [];
-  console.log('backend  width  depth  batch   min s    median s   ms/layer');
-  for (const [backend, width, depth, repeats] of plan) {
-    const r = await timeStep(backend, width, depth, repeats);
-    rows.push(r);
+  await initBackend('wasm');
+  const sizes: [width: number, depth: number, repeats: number][] = quick ? [[196, 100, 3]] : [[784, 100, 3], [196, 100, 5], [196, 1000, 2]];
+  const python = findTorchPython();
+  const load1Start = loadavg()[0];
+  let torchVersion: string | null = null;
+  const rows: Row[] = [];
+  const note = python ? `PyTorch: ${python}` : 'PyTorch: skipped (no python3 here imports torch; apt-get install python3-torch, or set PYTHON)';
+  console.log(`machine: ${cpus()[0]?.model} x ${cpus().length}, node ${process.version}, load average (1 min) at start ${load1Start.toFixed(2)}`);
+  console.log(note);
+  console.log('width  depth  batch   ours min s  median s   torch min s  median s   ours/torch');
+  for (const [width, depth, repeats] of sizes) {
+    const ours: number[] = [];
+    const torchMins: number[] = [];
+    const torchMedians: number[] = [];
+    for (let round = 0; round < ROUNDS; round++) {
+      if (python) {
+        const t = torchSteps(python, width, depth, repeats);
+        torchVersion = t.version;
+        torchMins.push(t.times.minSeconds);
+        torchMedians.push(t.times.medianSeconds);
+      }
+      ours.push(...ourSteps(width, depth, repeats));
+    }
+    const torch = python ? { minSeconds: Math.min(...torchMins), medianSeconds: median(torchMedians), steps: ROUNDS * repeats } : null;
+    const row: Row = { width, depth, batch: BATCH, ours: timing(ours), torch, ratio: torch ? Math.min(...ours) / torch.minSeconds : null };
+    rows.push(row);
+    const f = (v: number | undefined) => (v === undefined ? '-' : v.toFixed(4)).padStart(10);
     console.log(
-      `${r.backend.padEnd(7)} ${String(r.width).padStart(6)} ${String(r.depth).padStart(6)} ${String(r.batch).padStart(6)} ${r.minSeconds.toFixed(4).padStart(8)} ${r.medianSeconds.toFixed(4).padStart(10)} ${r.msPerLayer.toFixed(3).padStart(10)}`,
+      `${String(width).padStart(5)} ${String(depth).padStart(6)} ${String(BATCH).padStart(6)} ${f(row.ours.minSeconds)} ${f(row.ours.medianSeconds)}   ${f(torch?.minSeconds)} ${f(torch?.medianSeconds)}   ${row.ratio === null ? '-' : row.ratio.toFixed(2).padStart(10)}`,
     );
   }
-  const here = dirname(fileURLToPath(import.meta.url));
-  // dist-bench/bench/dvcnn.js -> <repo>/bench/results; bench/dvcnn.ts run directly -> bench/results
-  const repo = here.includes('dist-bench') ? join(here, '..', '..') : join(here, '..');
-  const outDir = join(repo, 'bench', 'results');
+  if (!quick) {
+    for (const [width, depth] of [[196, 100], [49, 100]]) {
+      const reference = timing(ourSteps(width, depth, 2, true));
+      const ours = rows.find((r) => r.width === width && r.depth === depth);
+      if (ours) ours.reference = reference;
+      else rows.push({ width, depth, batch: BATCH, ours: timing(ourSteps(width, depth, 5)), torch: null, ratio: null, reference });
+      console.log(`reference (tfjs ops) ${width} x ${depth}: min ${reference.minSeconds.toFixed(4)} s, median ${reference.medianSeconds.toFixed(4)} s`);
+    }
+  }
+  const load1End = loadavg()[0];
+  console.log(`load average (1 min) at end ${load1End.toFixed(2)}`);
+  const outDir = join(repoRoot(), 'bench', 'results');
   mkdirSync(outDir, { recursive: true });
   writeFileSync(
     join(outDir, 'dvcnn.json'),
-    `${JSON.stringify({ quick, machine: { cpu: cpus()[0]?.model, cores: cpus().length, load1: loadavg()[0], node: process.version }, steps: rows }, null, 2)}\n`,
+    `${JSON.stringify(
+      {
+        quick,
+        date: new Date().toISOString(),
+        machine: { cpu: cpus()[0]?.model, cores: cpus().length, node: process.version, load1Start, load1End },
+        torch: torchVersion,
+        note,
+        steps: rows,
+      },
+      null,
+      2,
+    )}\n`,
   );
 }
 

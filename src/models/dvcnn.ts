@@ -21,6 +21,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { configError, internalError, usageError } from '../errors.js';
 import { Xoshiro128 } from '../random.js';
+import { DvcnnKernel } from './dvcnn-kernel.js';
 
 export const ACTIVATIONS = ['sigmoid', 'tanh', 'relu'] as const;
 export type Activation = (typeof ACTIVATIONS)[number];
@@ -110,6 +111,14 @@ export function maskValues(d: number, o: Orientation): Float32Array {
   return m;
 }
 
+/** tfjs backends on which Dvcnn.step runs the SIMD kernel (in-process, on the same CPU thread); native TensorFlow keeps its own. */
+export const DVCNN_KERNEL_BACKENDS = ['wasm', 'cpu'];
+
+/** Whether Dvcnn.step uses the SIMD kernel on the current backend (env INFOFLOW_DVCNN_KERNEL=0 turns it off). */
+export function dvcnnKernelEnabled(): boolean {
+  return process.env.INFOFLOW_DVCNN_KERNEL !== '0' && DVCNN_KERNEL_BACKENDS.includes(tf.getBackend());
+}
+
 export function applyActivation(a: Activation, z: tf.Tensor): tf.Tensor {
   return a === 'sigmoid' ? tf.sigmoid(z) : a === 'tanh' ? tf.tanh(z) : tf.relu(z);
 }
@@ -142,10 +151,15 @@ export interface StepOptions {
 export class Dvcnn {
   readonly config: DvcnnConfig;
   readonly warnings: string[];
-  readonly a: tf.Variable[] = [];
-  readonly b: tf.Variable[] = [];
-  readonly outW: tf.Variable;
-  readonly outB: tf.Variable;
+  private readonly va: tf.Variable[] = [];
+  private readonly vb: tf.Variable[] = [];
+  private readonly vOutW: tf.Variable;
+  private readonly vOutB: tf.Variable;
+  /** the fast step's copy of the weights (src/models/dvcnn-kernel.ts), made on the first fast step */
+  private kernel: DvcnnKernel | undefined;
+  /** which copy holds the current weights: the tf variables, the kernel's, or both */
+  private tfFresh = true;
+  private kernelFresh = false;
   private readonly masks: Record<Orientation, tf.Tensor2D>;
   /** fixed centres c_l of each layer's input (index depth = the output layer's); none: c_l = 0 */
   private centers: tf.Tensor1D[] | undefined;
@@ -162,16 +176,73 @@ export class Dvcnn {
       const w = rng.fillGaussian(new Float32Array(d * d), std);
       const m = maskData[orientationOf(config.triangle, l)];
       for (let k = 0; k < w.length; k++) w[k] *= m[k];
-      this.a.push(tf.variable(tf.tensor2d(w, [d, d])));
-      this.b.push(tf.variable(tf.fill([d], config.biasInit)));
+      this.va.push(tf.variable(tf.tensor2d(w, [d, d])));
+      this.vb.push(tf.variable(tf.fill([d], config.biasInit)));
     }
-    this.outW = tf.variable(tf.zeros([d, config.classes]));
-    this.outB = tf.variable(tf.zeros([config.classes]));
+    this.vOutW = tf.variable(tf.zeros([d, config.classes]));
+    this.vOutB = tf.variable(tf.zeros([config.classes]));
+  }
+
+  /**
+   * The weights as tf variables (A_l, b_l, W_out, b_out). After fast steps they are brought up to date first;
+   * a caller may assign to them, so the fast step reloads its copy afterwards.
+   */
+  get a(): tf.Variable[] {
+    return this.tfForWriting().va;
+  }
+
+  get b(): tf.Variable[] {
+    return this.tfForWriting().vb;
+  }
+
+  get outW(): tf.Variable {
+    return this.tfForWriting().vOutW;
+  }
+
+  get outB(): tf.Variable {
+    return this.tfForWriting().vOutB;
   }
 
   /** Trainable variables, layers first then the output layer. */
   variables(): tf.Variable[] {
-    return [...this.a, ...this.b, this.outW, this.outB];
+    this.tfForWriting();
+    return [...this.va, ...this.vb, this.vOutW, this.vOutB];
+  }
+
+  /** Brings the tf variables up to date from the fast step's copy (after fast steps). */
+  private syncTf(): void {
+    if (this.tfFresh || !this.kernel) return;
+    const w = this.kernel.weights();
+    const d = this.config.width;
+    tf.tidy(() => {
+      for (let l = 0; l < this.config.depth; l++) {
+        this.va[l].assign(tf.tensor2d(w.a[l], [d, d]));
+        this.vb[l].assign(tf.tensor1d(w.b[l]));
+      }
+      this.vOutW.assign(tf.tensor2d(w.outW, [d, this.config.classes]));
+      this.vOutB.assign(tf.tensor1d(w.outB));
+    });
+    this.tfFresh = true;
+  }
+
+  private tfForWriting(): this {
+    this.syncTf();
+    this.kernelFresh = false;
+    return this;
+  }
+
+  /** The fast step's kernel with the current weights and centres (loaded from the tf variables when stale). */
+  private freshKernel(): DvcnnKernel {
+    if (!this.kernel) {
+      const orientations = Array.from({ length: this.config.depth }, (_, l) => orientationOf(this.config.triangle, l));
+      this.kernel = new DvcnnKernel({ width: this.config.width, classes: this.config.classes, activation: this.config.activation, orientations });
+    }
+    if (!this.kernelFresh) {
+      this.kernel.setWeights(this.weights());
+      this.kernel.setCenters(this.getCenters());
+      this.kernelFresh = true;
+    }
+    return this.kernel;
   }
 
   mask(layer: number): tf.Tensor2D {
@@ -189,14 +260,15 @@ export class Dvcnn {
    */
   setCenters(centers: Float32Array[], keepFunction: boolean): void {
     if (centers.length !== this.config.depth + 1) throw internalError('Dvcnn.setCenters', `needs depth + 1 = ${this.config.depth + 1} vectors; got ${centers.length}`);
+    this.tfForWriting();
     this.centers?.forEach((c) => c.dispose());
     this.centers = centers.map((c) => tf.keep(tf.tensor1d(c)));
     if (!keepFunction) return;
     for (let l = 0; l < this.config.depth; l++) {
-      this.b[l].assign(tf.tidy(() => tf.add(this.b[l], tf.squeeze(tf.matMul(tf.reshape(this.centers![l], [1, -1]), tf.mul(this.a[l], this.mask(l)))))));
+      this.vb[l].assign(tf.tidy(() => tf.add(this.vb[l], tf.squeeze(tf.matMul(tf.reshape(this.centers![l], [1, -1]), tf.mul(this.va[l], this.mask(l)))))));
     }
     const cL = this.centers[this.config.depth];
-    this.outB.assign(tf.tidy(() => tf.add(this.outB, tf.squeeze(tf.matMul(tf.reshape(cL, [1, -1]), this.outW)))));
+    this.vOutB.assign(tf.tidy(() => tf.add(this.vOutB, tf.squeeze(tf.matMul(tf.reshape(cL, [1, -1]), this.vOutW)))));
   }
 
   /** The centres as plain numbers (checkpoints); undefined when the net is not centred. */
@@ -211,7 +283,8 @@ export class Dvcnn {
 
   /** One volume-conserving layer: returns [f, y]. */
   layer(l: number, x: tf.Tensor2D): [tf.Tensor2D, tf.Tensor2D] {
-    const z = tf.add(tf.matMul(this.centered(l, x), tf.mul(this.a[l], this.mask(l))), this.b[l]);
+    this.syncTf();
+    const z = tf.add(tf.matMul(this.centered(l, x), tf.mul(this.va[l], this.mask(l))), this.vb[l]);
     const f = applyActivation(this.config.activation, z) as tf.Tensor2D;
     return [f, tf.add(x, f)];
   }
@@ -231,7 +304,8 @@ export class Dvcnn {
   }
 
   logits(x: tf.Tensor2D): tf.Tensor2D {
-    return tf.add(tf.matMul(this.centered(this.config.depth, this.hidden(x)), this.outW), this.outB);
+    this.syncTf();
+    return tf.add(tf.matMul(this.centered(this.config.depth, this.hidden(x)), this.vOutW), this.vOutB);
   }
 
   /** Mean softmax cross-entropy of a batch (labels as one-hot n x classes); forward only. */
@@ -240,6 +314,28 @@ export class Dvcnn {
   }
 
   /**
+   * One SGD step (or, without `lr`, the gradients only): what `stepReference` computes, on the SIMD kernel
+   * (src/models/dvcnn-kernel.ts) where it runs (the wasm and cpu backends; INFOFLOW_DVCNN_KERNEL=0 turns it
+   * off), else on tfjs. `onGrad` receives tensors either way (disposed after the call). Returns the batch's mean
+   * loss before the update.
+   */
+  step(x: tf.Tensor2D, oneHot: tf.Tensor2D, opts: StepOptions = {}): number {
+    if (!dvcnnKernelEnabled()) return this.stepReference(x, oneHot, opts);
+    const { onGrad } = opts;
+    const n = x.shape[0];
+    const d = this.config.width;
+    const kernel = this.freshKernel();
+    const hook = onGrad
+      ? (layer: number, dA: Float32Array, db: Float32Array, dx: Float32Array) =>
+          tf.tidy(() => onGrad(layer, tf.tensor2d(dA, [d, dA.length / d]), tf.tensor1d(db), tf.tensor2d(dx, [n, d])))
+      : undefined;
+    const loss = kernel.step(x.dataSync() as Float32Array, oneHot.dataSync() as Float32Array, n, { ...opts, onGrad: hook });
+    if (opts.lr !== undefined) this.tfFresh = false;
+    return loss;
+  }
+
+  /**
+   * The slow reference of `step`, on tfjs ops.
    * One forward and backward pass with the gradients written out by hand (tfjs-core's Node bundle registers
    * no gradient kernels, and the model is simple enough): for layer l with input x_l and non-linearity f_l,
    * dz = g * f'(z_l), dA_l = (x_l^T dz) * M_l, db_l = sum_rows(dz), g <- g + dz (A_l * M_l)^T.
@@ -248,8 +344,10 @@ export class Dvcnn {
    * layer is updated by SGD as soon as its gradient is known (the old weights carry g down first), so the
    * full gradient is never held at once. Returns the batch's mean loss before the update.
    */
-  step(x: tf.Tensor2D, oneHot: tf.Tensor2D, opts: StepOptions = {}): number {
+  stepReference(x: tf.Tensor2D, oneHot: tf.Tensor2D, opts: StepOptions = {}): number {
     const { lr, onGrad, lrScale, clipNorm } = opts;
+    if (lr !== undefined) this.tfForWriting();
+    else this.syncTf();
     const rate = (layer: number) => (lr ?? 0) * (lrScale ? lrScale[layer] : 1);
     // per-layer clipping: the layer's (dA, db) is scaled to norm <= clipNorm before the update
     const clip = (dA: tf.Tensor, db: tf.Tensor): number => {
@@ -275,19 +373,19 @@ export class Dvcnn {
       let lossT: tf.Scalar;
       [g, lossT] = tf.tidy((): [tf.Tensor2D, tf.Scalar] => {
         const hc = this.centered(this.config.depth, hL);
-        const logits = tf.add(tf.matMul(hc, this.outW), this.outB) as tf.Tensor2D;
+        const logits = tf.add(tf.matMul(hc, this.vOutW), this.vOutB) as tf.Tensor2D;
         const logp = tf.logSoftmax(logits);
         const ls = tf.neg(tf.div(tf.sum(tf.mul(oneHot, logp)), n)) as tf.Scalar;
         // d loss / d logits = (softmax - onehot) / n
         const dLogits = tf.div(tf.sub(tf.exp(logp), oneHot), n) as tf.Tensor2D;
         const dW = tf.matMul(hc, dLogits, true, false) as tf.Tensor2D;
         const db = tf.sum(dLogits, 0) as tf.Tensor1D;
-        const gh = tf.matMul(dLogits, this.outW, false, true) as tf.Tensor2D;
+        const gh = tf.matMul(dLogits, this.vOutW, false, true) as tf.Tensor2D;
         onGrad?.(this.config.depth, dW, db, gh);
         if (lr !== undefined) {
           const r = rate(this.config.depth) * clip(dW, db);
-          this.outW.assign(tf.sub(this.outW, tf.mul(dW, r)));
-          this.outB.assign(tf.sub(this.outB, tf.mul(db, r)));
+          this.vOutW.assign(tf.sub(this.vOutW, tf.mul(dW, r)));
+          this.vOutB.assign(tf.sub(this.vOutB, tf.mul(db, r)));
         }
         return [gh, ls];
       });
@@ -300,15 +398,15 @@ export class Dvcnn {
           const f = fs[l];
           const fp = act === 'sigmoid' ? tf.mul(f, tf.sub(1, f)) : act === 'tanh' ? tf.sub(1, tf.square(f)) : tf.cast(tf.greater(f, 0), 'float32');
           const dz = tf.mul(gOld, fp) as tf.Tensor2D;
-          const w = tf.mul(this.a[l], this.mask(l)) as tf.Tensor2D;
+          const w = tf.mul(this.va[l], this.mask(l)) as tf.Tensor2D;
           const dA = tf.mul(tf.matMul(this.centered(l, inputs[l]), dz, true, false), this.mask(l)) as tf.Tensor2D;
           const db = tf.sum(dz, 0) as tf.Tensor1D;
           const gNew = tf.add(gOld, tf.matMul(dz, w, false, true)) as tf.Tensor2D;
           onGrad?.(l, dA, db, gNew);
           if (lr !== undefined) {
             const r = rate(l) * clip(dA, db);
-            this.a[l].assign(tf.sub(this.a[l], tf.mul(dA, r)));
-            this.b[l].assign(tf.sub(this.b[l], tf.mul(db, r)));
+            this.va[l].assign(tf.sub(this.va[l], tf.mul(dA, r)));
+            this.vb[l].assign(tf.sub(this.vb[l], tf.mul(db, r)));
           }
           return gNew;
         });
@@ -325,29 +423,33 @@ export class Dvcnn {
   }
 
   weights(): DvcnnWeights {
+    if (!this.tfFresh && this.kernel) return this.kernel.weights();
     return {
-      a: this.a.map((v) => v.dataSync() as Float32Array),
-      b: this.b.map((v) => v.dataSync() as Float32Array),
-      outW: this.outW.dataSync() as Float32Array,
-      outB: this.outB.dataSync() as Float32Array,
+      a: this.va.map((v) => v.dataSync() as Float32Array),
+      b: this.vb.map((v) => v.dataSync() as Float32Array),
+      outW: this.vOutW.dataSync() as Float32Array,
+      outB: this.vOutB.dataSync() as Float32Array,
     };
   }
 
   /** Sets every weight from plain numbers (tests with hand-set layers, checkpoints). Masked entries are zeroed. */
   setWeights(w: DvcnnWeights): void {
     const d = this.config.width;
+    this.kernelFresh = false;
+    this.tfFresh = true;
     for (let l = 0; l < this.config.depth; l++) {
       const m = maskValues(d, orientationOf(this.config.triangle, l));
       const a = Float32Array.from(w.a[l], (v, k) => v * m[k]);
-      this.a[l].assign(tf.tensor2d(a, [d, d]));
-      this.b[l].assign(tf.tensor1d(w.b[l]));
+      this.va[l].assign(tf.tensor2d(a, [d, d]));
+      this.vb[l].assign(tf.tensor1d(w.b[l]));
     }
-    this.outW.assign(tf.tensor2d(w.outW, [d, this.config.classes]));
-    this.outB.assign(tf.tensor1d(w.outB));
+    this.vOutW.assign(tf.tensor2d(w.outW, [d, this.config.classes]));
+    this.vOutB.assign(tf.tensor1d(w.outB));
   }
 
   dispose(): void {
-    for (const v of this.variables()) v.dispose();
+    this.kernel = undefined;
+    for (const v of [...this.va, ...this.vb, this.vOutW, this.vOutB]) v.dispose();
     this.centers?.forEach((c) => c.dispose());
     this.masks.upper.dispose();
     this.masks.lower.dispose();
