@@ -103,7 +103,7 @@ export class Xoshiro128 extends SeededRandom {
     return (hi * 67108864 + lo) / 9007199254740992;
   }
 
-  /** @deprecated the old name of uniform(), kept while src/mi/kernel.ts and src/train/dvcnn.ts call it. */
+  /** @deprecated the old name of uniform(), kept while src/mi/kernel.ts and test/ksg-brute.test.ts call it. */
   nextDouble(): number {
     return this.uniform();
   }

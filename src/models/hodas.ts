@@ -73,9 +73,6 @@ export function residualSources(spec: Pick<HodasSpec, 'arch' | 'depth'>): number
   return src;
 }
 
-// The old name, kept while the committed src/train/index.ts imports it.
-export { Mulberry32 as Rng };
-
 export function glorotNormal(rng: SeededRandom, fanIn: number, fanOut: number): Float32Array {
   // see: Keras GlorotNormal (truncated normal; 0.8796... is the stddev of a unit normal truncated at 2)
   const std = Math.sqrt(2 / (fanIn + fanOut)) / 0.87962566103423978;
