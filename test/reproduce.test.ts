@@ -7,7 +7,9 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { FIG5_PLAN, fig5Runs } from '../src/figures/hodas-stinis/fig5.js';
+import { fig4Runs } from '../src/figures/hodas-stinis/fig4.js';
 import { PRESET_SIZE, runName } from '../src/figures/hodas-stinis/trajectory.js';
+import { readRectangularCsv } from './csv-rectangular.js';
 
 const root = resolve(import.meta.dirname, '..');
 const cli = join(root, 'dist', 'cli.js');
@@ -40,7 +42,9 @@ function checkFigure5(dir: string, epochs: number): void {
     const epochsOf = rows.filter((row) => row.run === runName(r) && row.panel === r.panel).map((row) => row.epoch);
     expect(epochsOf).toEqual(Array.from({ length: epochs + 1 }, (_, i) => i));
   }
-  expect(readFileSync(join(dir, 'data.csv'), 'utf8').trim().split('\n')).toHaveLength(rows.length + 1);
+  const csv = readRectangularCsv(join(dir, 'data.csv'));
+  expect(csv).toHaveLength(rows.length);
+  expect(csv.map((r) => Number(r.epoch))).toEqual(rows.map((r) => r.epoch));
   const verdicts = readFileSync(join(dir, 'verdicts.md'), 'utf8');
   expect(verdicts).toContain('ResNet MI rises, peaks, then falls');
   expect(verdicts).toMatch(/Supported: \d of 5/);
@@ -66,6 +70,18 @@ describe('reproduce (with a stand-in for train)', () => {
     expect(ev.filter((e) => e.event === 'run-end').every((e) => e.status === 'skipped')).toBe(true);
     expect(ev.some((e) => e.event === 'run-start')).toBe(false);
     expect(ev.at(-1)?.event).toBe('figure-done');
+  });
+
+  it('--figure 4 --quick writes its figure and a data.csv that parses into rectangular rows', () => {
+    const out = join(tmp, 'fig4');
+    const r = reproduce(['--figure', '4', '--quick', '--out', out, '--quiet']);
+    expect(r.code, r.stderr).toBe(0);
+    const dir = join(out, 'figure-4');
+    for (const f of ['figure-4.png', 'figure-4a.png', 'figure-4b.png', 'verdicts.md']) expect(existsSync(join(dir, f)), f).toBe(true);
+    const csv = readRectangularCsv(join(dir, 'data.csv'));
+    // a row per run per panel per epoch; the series 'MLP w/ Shortcut' survives the round trip
+    expect(csv).toHaveLength(fig4Runs('quick').length * (epochs + 1));
+    expect(new Set(csv.map((row) => row.series))).toEqual(new Set(['MLP', 'MLP w/ Shortcut']));
   });
 
   it('a killed run resumes where it stopped: no epoch lost or repeated', () => {

@@ -163,6 +163,7 @@ describe('train command', () => {
       [{ split: 'x' }, /^--split: unknown split 'x'/],
       [{ dumpActivations: '0,99' }, /^--dump-activations: must be an integer in \[0, 2\]/],
       [{ miSamples: '2' }, /^--mi-samples: must be an integer in \[5, 70000\]/],
+      [{ miEvry: 0 }, /^miEvry: not a train config key; did you mean 'miEvery'\?$/],
     ];
     for (const [opts, re] of cases) {
       const err = await trainRun({ epochs: 2, out: join(root, 'bad'), limitTrain: 100, limitVal: 20, ...opts }).catch((e) => e);
