@@ -1,0 +1,63 @@
+/**
+ * Children die with their parent, SIGKILL included. A parent that runs training children (the figure runner)
+ * spawns them with one more pipe, fd 3, that it never writes to, and names it in INFOFLOW_PARENT_PIPE. The
+ * kernel closes the parent's end however the parent dies, so the child reads end-of-file and stops. The
+ * child's writes are synchronous and atomic (src/io/durable.ts), so stopping between them leaves its run
+ * directory at its last complete epoch, ready for --resume. The parent also kills its children (SIGTERM)
+ * when it exits or is stopped by a signal (exit-hooks.ts), the faster path when it can run code.
+ */
+import type { ChildProcess, SpawnOptions } from 'node:child_process';
+import { Socket } from 'node:net';
+import { onProcessExit } from './exit-hooks.js';
+
+export const PARENT_PIPE_ENV = 'INFOFLOW_PARENT_PIPE';
+const PARENT_FD = 3;
+
+/** Spawn options for a child that stops when this process dies: stdout and stderr piped, fd 3 the parent pipe. */
+export function childSpawnOptions(env: NodeJS.ProcessEnv = process.env): SpawnOptions & { stdio: ['ignore', 'pipe', 'pipe', 'pipe'] } {
+  return { stdio: ['ignore', 'pipe', 'pipe', 'pipe'], env: { ...env, [PARENT_PIPE_ENV]: String(PARENT_FD) } };
+}
+
+const children = new Set<ChildProcess>();
+let hooked = false;
+
+/** Kills `child` (SIGTERM) if it is still running when this process exits or is stopped by a signal. */
+export function killWithParent(child: ChildProcess): void {
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+  if (hooked) return;
+  hooked = true;
+  onProcessExit(() => {
+    for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGTERM');
+  });
+}
+
+/**
+ * In a child started with childSpawnOptions: calls `onParentGone` once when the parent pipe closes. Returns
+ * false (and watches nothing) when this process was not started that way.
+ */
+export function watchParentPipe(onParentGone: () => void): boolean {
+  const fd = Number(process.env[PARENT_PIPE_ENV]);
+  if (!Number.isInteger(fd) || fd < 3) return false;
+  // the variable is for this process only: its own children (none today) get their own pipe
+  delete process.env[PARENT_PIPE_ENV];
+  let socket: Socket;
+  try {
+    socket = new Socket({ fd, readable: true, writable: false });
+  } catch {
+    return false;
+  }
+  let gone = false;
+  const fire = () => {
+    if (gone) return;
+    gone = true;
+    onParentGone();
+  };
+  socket.on('end', fire);
+  socket.on('close', fire);
+  socket.on('error', fire);
+  socket.on('data', () => {});
+  // the watch must not keep the process alive once its work is done
+  socket.unref();
+  return true;
+}
