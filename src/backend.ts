@@ -11,6 +11,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { usageError } from './errors.js';
+import { wasmMemoryError } from './process/limits.js';
 
 export const BACKENDS = ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
 export type BackendName = (typeof BACKENDS)[number];
@@ -54,6 +55,30 @@ function hasGpu(): boolean {
   }
 }
 
+/**
+ * tfjs's own console lines ("Hi, looks like you are running TensorFlow.js in Node.js...", "The kernel ... is
+ * already registered" when both native packages load) and libtensorflow's INFO logs: nothing a user can act
+ * on, and they break --quiet. Our own note says which backend runs and why.
+ */
+function silenceTfjs(): void {
+  tf.enableProdMode();
+  process.env.TF_CPP_MIN_LOG_LEVEL ??= '1';
+}
+
+/** Why the wasm backend did not start: its factory's own error (tfjs only logs it), else its missing files. */
+async function wasmFailure(): Promise<Error> {
+  const probe = (() => {
+    try {
+      new WebAssembly.Memory({ initial: 1 });
+      return null;
+    } catch (e) {
+      return e;
+    }
+  })();
+  if (probe) return wasmMemoryError('--backend wasm', probe, 'use --backend cpu');
+  return usageError('--backend', 'the wasm backend failed to initialise (its .wasm files are missing or damaged); reinstall with npm ci, or use --backend cpu');
+}
+
 async function setWasm(): Promise<void> {
   const wasm = await import('@tensorflow/tfjs-backend-wasm');
   const require = createRequire(import.meta.url);
@@ -62,7 +87,7 @@ async function setWasm(): Promise<void> {
   wasm.setWasmPaths(join(dist, '/'));
   // one thread: runs share the machine's cores (reproduce runs several trainings in parallel)
   wasm.setThreadsCount(1);
-  if (!(await tf.setBackend('wasm'))) throw usageError('--backend', 'the wasm backend failed to initialise; reinstall with npm ci, or use --backend cpu');
+  if (!(await tf.setBackend('wasm'))) throw await wasmFailure();
 }
 
 async function setCpu(): Promise<void> {
@@ -73,6 +98,7 @@ async function setCpu(): Promise<void> {
 /** Select (once per process) and initialise a backend; a second call with another name switches. */
 export async function initBackend(requested: BackendName = 'auto'): Promise<BackendInfo> {
   if (current && (current.requested === requested || current.name === requested)) return current;
+  silenceTfjs();
   let info: BackendInfo;
   if (requested === 'cpu') {
     await setCpu();

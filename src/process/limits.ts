@@ -1,0 +1,54 @@
+/**
+ * What the machine allows this process: its address-space limit (`ulimit -v`), and the one-line errors for
+ * the failures such limits cause (WebAssembly memory that cannot be reserved, worker threads that cannot
+ * start), each saying what to change instead of "internal error".
+ */
+import { readFileSync } from 'node:fs';
+import { InfoflowError } from '../errors.js';
+
+/** This process's address-space limit in bytes (`ulimit -v`, from /proc/self/limits), or null if none or unknown. */
+export function addressSpaceLimit(): number | null {
+  try {
+    const line = readFileSync('/proc/self/limits', 'utf8').split('\n').find((l) => l.startsWith('Max address space'));
+    const soft = line?.slice('Max address space'.length).trim().split(/\s+/)[0];
+    return soft && /^\d+$/.test(soft) ? Number(soft) : null;
+  } catch {
+    return null;
+  }
+}
+
+const gib = (bytes: number) => `${(bytes / 2 ** 30).toFixed(1)} GiB`;
+
+/**
+ * A WebAssembly memory that could not be created or grown, for `what` ('the MI estimator', 'the wasm
+ * backend'). V8 on 64-bit reserves about 10 GiB of address space for every WebAssembly memory, whatever its
+ * size (bounds checks by guard pages), so an address-space limit below that fails even for tiny inputs.
+ */
+export function wasmMemoryError(what: string, e: unknown, lower: string): InfoflowError {
+  const cause = (e as Error)?.message ?? String(e);
+  const limit = addressSpaceLimit();
+  if (limit !== null) {
+    return new InfoflowError(
+      'config',
+      `${what}: WebAssembly could not get its memory (${cause}): this process may use ${gib(limit)} of address space (ulimit -v) and each WebAssembly memory reserves about 10 GiB of it whatever its size; raise the limit (ulimit -v unlimited)`,
+      { cause: e },
+    );
+  }
+  return new InfoflowError('config', `${what}: out of memory (${cause}); free memory or ${lower}`, { cause: e });
+}
+
+/** Whether `e` says the system refused a new thread or process (a thread limit, or memory for its stack). */
+export function isThreadLimit(e: unknown): boolean {
+  const err = e as NodeJS.ErrnoException;
+  return err?.code === 'EAGAIN' || err?.code === 'ERR_WORKER_INIT_FAILED' || /EAGAIN|Resource temporarily unavailable/.test(err?.message ?? '');
+}
+
+/** A worker pool of `workers` threads that could not start: say what to lower. */
+export function threadLimitError(option: string, workers: number, e: unknown): InfoflowError {
+  const cause = (e as NodeJS.ErrnoException)?.code ?? (e as Error)?.message ?? String(e);
+  return new InfoflowError(
+    'usage',
+    `${option}: could not start ${workers} worker threads (${cause}: the system's thread limit or memory); lower ${option}`,
+    { cause: e },
+  );
+}
