@@ -6,7 +6,7 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { FIG5_PLAN, fig5Runs } from '../src/figures/hodas-stinis/fig5.js';
+import { FIG5_PRESETS, fig5Runs } from '../src/figures/hodas-stinis/fig5.js';
 import { fig4Runs } from '../src/figures/hodas-stinis/fig4.js';
 import { PRESET_SIZE, runName } from '../src/figures/hodas-stinis/trajectory.js';
 import { readRectangularCsv } from './csv-rectangular.js';
@@ -101,7 +101,7 @@ describe('reproduce (with a stand-in for train)', () => {
 
   it('a failed run: its last error line is reported, the others finish, the figure is drawn, exit 1', () => {
     const out = join(tmp, 'c');
-    const r = reproduce(['--figure', '5', '--quick', '--out', out], { FAKE_TRAIN_FAIL_WIDTH: String(FIG5_PLAN.quick.widths[0]) });
+    const r = reproduce(['--figure', '5', '--quick', '--out', out], { FAKE_TRAIN_FAIL_WIDTH: String(FIG5_PRESETS.quick.plan.widths[0]) });
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('synthetic failure for the test');
     expect(r.stderr.trim().split('\n').at(-1)).toMatch(/^infoflow: 1 run\(s\) failed \(first: residual-w8/);
@@ -111,7 +111,7 @@ describe('reproduce (with a stand-in for train)', () => {
 
   it('a stalled run is killed after --stall-minutes and reported with its last lines; the others finish; a re-run resumes it', () => {
     const out = join(tmp, 'stall');
-    const width = String(FIG5_PLAN.quick.widths[0]);
+    const width = String(FIG5_PRESETS.quick.plan.widths[0]);
     const t0 = Date.now();
     const r = reproduce(['--figure', '5', '--quick', '--out', out, '--jobs', '2', '--stall-minutes', '0.05'], { FAKE_TRAIN_HANG_WIDTH: width });
     expect(Date.now() - t0).toBeLessThan(60_000);

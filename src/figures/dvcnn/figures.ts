@@ -10,7 +10,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeData } from '../pipeline/data.js';
-import type { FigureContext, FigureDefinition, FigureResult } from '../pipeline/figure.js';
+import { type FigureContext, type FigureDefinition, type FigureResult, presetTexts } from '../pipeline/figure.js';
 import { writeChart } from '../pipeline/render.js';
 import { runAll } from '../pipeline/runner.js';
 import { type Claim, writeVerdicts } from '../pipeline/verdicts.js';
@@ -96,22 +96,7 @@ const TITLES: Record<DvcnnFigureId, string> = {
   vc3: 'Distribution of f per layer, before and after training (Figure 3)',
 };
 
-const v1 = VC1_PLAN;
-const d = DRIFT_PLAN;
-const DRIFT_TEXT: FigureDefinition['presets'] = {
-  quick: `${d.quick.depth} layers, 49 features, 300 images, ${d.quick.epochs} epochs`,
-  default: `${d.default.depth} layers, 196 features, 2,000 images, ${d.default.epochs} epochs (and the uncentred control run)`,
-  full: `${d.full.depth} layers, 784 features, 10,000 images, ${d.full.epochs} epochs`,
-};
-const PRESET_TEXT: Record<DvcnnFigureId, FigureDefinition['presets']> = {
-  vc1: {
-    quick: `depths ${v1.quick.depths.join('/')}, 49 features, 300 images, ${v1.quick.epochs} epochs`,
-    default: `depths ${v1.default.depths.join('/')}, 196 features, 2,000 images, ${v1.default.epochs} epochs`,
-    full: `depths ${v1.full.depths.join('/')}, 784 features, 10,000 images, ${v1.full.epochs} epochs`,
-  },
-  vc2: DRIFT_TEXT,
-  vc3: DRIFT_TEXT,
-};
+const PRESET_TEXT: Record<DvcnnFigureId, FigureDefinition['presets']> = { vc1: presetTexts(VC1_PLAN), vc2: presetTexts(DRIFT_PLAN), vc3: presetTexts(DRIFT_PLAN) };
 
 export const DVCNN_FIGURES: FigureDefinition[] = (['vc1', 'vc2', 'vc3'] as const).map((id) => ({
   id,

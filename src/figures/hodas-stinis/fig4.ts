@@ -3,24 +3,43 @@
  * depths, each trace one seed. x = MI first-last layer (bits), y = test error, each epoch a point.
  * The claims are those of the paper's sections 3 and 4 about Figure 4.
  */
-import type { FigureDefinition, Preset } from '../pipeline/figure.js';
+import { type FigureDefinition, type Preset, presetTexts } from '../pipeline/figure.js';
 import {
-  ERROR_MARGIN, MI_MARGIN, type PanelRun, finalError, lastMi, miAfterFirst, miSeries, runTrajectoryFigure,
+  ERROR_MARGIN, MI_MARGIN, type FigurePreset, type PanelRun, finalError, lastMi, miAfterFirst, miSeries, runTrajectoryFigure,
 } from './trajectory.js';
 import type { Trace } from './traces.js';
 import { type Claim, fmt, majority, mean } from '../pipeline/verdicts.js';
 
-/** Widths of panel A (at depthA), depths of panel B (at widthB), seeds, per preset. */
-export const FIG4_PLAN: Record<Preset, { widths: number[]; depthA: number; depths: number[]; widthB: number; seeds: number[] }> = {
-  quick: { widths: [8, 16], depthA: 5, depths: [3, 12], widthB: 8, seeds: [0, 1] },
-  default: { widths: [16, 32, 64], depthA: 5, depths: [2, 5, 10, 20], widthB: 32, seeds: [0, 1, 2] },
-  full: { widths: [16, 32, 64, 128], depthA: 5, depths: [2, 5, 10, 20, 40], widthB: 32, seeds: [0, 1, 2, 3, 4] },
+interface Fig4Plan {
+  /** widths of panel A, at depth depthA */
+  widths: number[];
+  depthA: number;
+  /** depths of panel B, at width widthB */
+  depths: number[];
+  widthB: number;
+  seeds: number[];
+}
+
+/** Figure 4's presets in one place (the schedule of each: PRESET_SIZE in trajectory.ts). */
+export const FIG4_PRESETS: Record<Preset, FigurePreset<Fig4Plan>> = {
+  quick: {
+    plan: { widths: [8, 16], depthA: 5, depths: [3, 12], widthB: 8, seeds: [0, 1] },
+    text: 'MLP and MLP w/ Shortcut at W=8,16 (A, depth 5) and depths 3,12 (B, W=8), seeds 0-1; 5 epochs of minibatches of 200 on 2,000 / 500 images',
+  },
+  default: {
+    plan: { widths: [16, 32, 64], depthA: 5, depths: [2, 5, 10, 20], widthB: 32, seeds: [0, 1, 2] },
+    text: 'W=16,32,64 (A, depth 5) and depths 2,5,10,20 (B, W=32), seeds 0-2; 50 full-batch epochs on 40,000 / 5,000 images',
+  },
+  full: {
+    plan: { widths: [16, 32, 64, 128], depthA: 5, depths: [2, 5, 10, 20, 40], widthB: 32, seeds: [0, 1, 2, 3, 4] },
+    text: 'W=16..128 (A) and depths 2..40 (B), seeds 0-4; 200 full-batch epochs on 40,000 / 30,000 images',
+  },
 };
 
 const LABEL: Record<'mlp' | 'shortcut', string> = { mlp: 'MLP', shortcut: 'MLP w/ Shortcut' };
 
 export function fig4Runs(preset: Preset): PanelRun[] {
-  const p = FIG4_PLAN[preset];
+  const p = FIG4_PRESETS[preset].plan;
   const runs: PanelRun[] = [];
   for (const arch of ['mlp', 'shortcut'] as const) {
     for (const width of p.widths) {
@@ -181,18 +200,14 @@ export function fig4Claims(traces: Trace[]): Claim[] {
 export const FIGURE_4: FigureDefinition = {
   id: '4',
   title: 'Figure 4 (Hodas & Stinis 2018)',
-  presets: {
-    quick: 'MLP and MLP w/ Shortcut at W=8,16 (A, depth 5) and depths 3,12 (B, W=8), seeds 0-1; 5 epochs of minibatches of 200 on 2,000 / 500 images',
-    default: 'W=16,32,64 (A, depth 5) and depths 2,5,10,20 (B, W=32), seeds 0-2; 50 full-batch epochs on 40,000 / 5,000 images',
-    full: 'W=16..128 (A) and depths 2..40 (B), seeds 0-4; 200 full-batch epochs on 40,000 / 30,000 images',
-  },
+  presets: presetTexts(FIG4_PRESETS),
   run: (ctx) =>
     runTrajectoryFigure(
       {
         id: '4',
         title: 'Figure 4 (Hodas & Stinis 2018)',
         runs: fig4Runs(ctx.preset),
-        panelTitles: { A: `(A) Layer widths (depth ${FIG4_PLAN[ctx.preset].depthA})`, B: `(B) Numbers of hidden layers (W=${FIG4_PLAN[ctx.preset].widthB})` },
+        panelTitles: { A: `(A) Layer widths (depth ${FIG4_PRESETS[ctx.preset].plan.depthA})`, B: `(B) Numbers of hidden layers (W=${FIG4_PRESETS[ctx.preset].plan.widthB})` },
         seriesTitles: { A: 'Network', B: 'Network' },
         seriesOrder: { A: ['MLP', 'MLP w/ Shortcut'], B: ['MLP', 'MLP w/ Shortcut'] },
         groupTitles: { A: 'Width', B: 'Depth' },

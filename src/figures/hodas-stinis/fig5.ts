@@ -3,37 +3,48 @@
  * Res and S Res at one width. x = MI first-last layer (bits), y = test error, each epoch a point.
  * The claims are those of the paper's section 3 about Figure 5.
  */
-import type { FigureDefinition, Preset } from '../pipeline/figure.js';
+import { type FigureDefinition, type Preset, presetTexts } from '../pipeline/figure.js';
 import {
-  ARCH_LABEL, ERROR_MARGIN, MI_MARGIN, type Arch, type PanelRun, type PresetSize, errorAt, finalError, lastEpoch, miAfterFirst, miSeries,
+  ARCH_LABEL, ERROR_MARGIN, MI_MARGIN, type Arch, type FigurePreset, type PanelRun, errorAt, finalError, lastEpoch, miAfterFirst, miSeries,
   runTrajectoryFigure, traceTag,
 } from './trajectory.js';
 import type { Trace } from './traces.js';
 import { type Claim, fmt, majority, mean } from '../pipeline/verdicts.js';
 
-/**
- * Figure 5's default schedule (the other presets: PRESET_SIZE in hodas.ts). Full-batch RMSprop at lr 1e-3 needs
- * ~100 epochs before the test error flattens (docs/MODELS.md, "Training budget"), so 100 epochs; MI every epoch
- * (the ResNet rise-peak-fall and the shortcut's first epoch need every point), over the first 10,000
- * validation images (the MNIST test set): over all 30,000 the KSG estimate costs ~7 s a point on one core at
- * W=32, which would put the six runs at over an hour on 2 cores; over 10,000 about 1 s. The test error uses all
- * 30,000.
- */
-export const FIG5_SIZES: Partial<Record<Preset, PresetSize>> = {
-  default: { epochs: 100, options: { 'mi-samples': 10000 } },
-};
+interface Fig5Plan {
+  /** widths of panel A (residual nets) */
+  widths: number[];
+  /** the width of panel B (the four architectures) */
+  widthB: number;
+  depth: number;
+  seeds: number[];
+}
 
-/** Widths of panel A, the width of panel B, the depth and the seeds, per preset. */
-export const FIG5_PLAN: Record<Preset, { widths: number[]; widthB: number; depth: number; seeds: number[] }> = {
-  quick: { widths: [8, 16], widthB: 16, depth: 5, seeds: [0] },
-  default: { widths: [16, 32, 64], widthB: 32, depth: 5, seeds: [0] },
-  full: { widths: [16, 32, 64, 128], widthB: 64, depth: 5, seeds: [0, 1, 2] },
+/** Figure 5's presets in one place. */
+export const FIG5_PRESETS: Record<Preset, FigurePreset<Fig5Plan>> = {
+  quick: {
+    plan: { widths: [8, 16], widthB: 16, depth: 5, seeds: [0] },
+    text: 'Res at W=8,16 (A); MLP, S, Res, S Res at W=16 (B); depth 5; 5 epochs of minibatches of 200 on 2,000 training / 500 validation images',
+  },
+  default: {
+    plan: { widths: [16, 32, 64], widthB: 32, depth: 5, seeds: [0] },
+    // Full-batch RMSprop at lr 1e-3 needs ~100 epochs before the test error flattens (docs/MODELS.md, "Training
+    // budget"); MI every epoch (the ResNet rise-peak-fall and the shortcut's first epoch need every point) over
+    // the first 10,000 validation images (the MNIST test set), which keeps the KSG cost within the budget
+    // (bench/README.md); the test error uses all 30,000.
+    size: { epochs: 100, options: { 'mi-samples': 10000 } },
+    text: 'Res at W=16,32,64 (A); MLP, S, Res, S Res at W=32 (B); depth 5; 100 full-batch epochs on 40,000 training images; test error on all 30,000 validation images, MI every epoch on the first 10,000 (the MNIST test set)',
+  },
+  full: {
+    plan: { widths: [16, 32, 64, 128], widthB: 64, depth: 5, seeds: [0, 1, 2] },
+    text: 'Res at W=16,32,64,128 (A); the four nets at W=64 (B); depth 5; seeds 0-2; 200 full-batch epochs on 40,000 / 30,000 images',
+  },
 };
 
 const ARCHS_B: Arch[] = ['mlp', 'shortcut', 'residual', 'shortcut-residual'];
 
 export function fig5Runs(preset: Preset): PanelRun[] {
-  const p = FIG5_PLAN[preset];
+  const p = FIG5_PRESETS[preset].plan;
   const runs: PanelRun[] = [];
   for (const width of p.widths) {
     for (const seed of p.seeds) runs.push({ panel: 'A', series: `W=${width}`, group: '', arch: 'residual', width, depth: p.depth, seed });
@@ -160,18 +171,14 @@ export function fig5Claims(traces: Trace[]): Claim[] {
 export const FIGURE_5: FigureDefinition = {
   id: '5',
   title: 'Figure 5 (Hodas & Stinis 2018)',
-  presets: {
-    quick: 'Res at W=8,16 (A); MLP, S, Res, S Res at W=16 (B); depth 5; 5 epochs of minibatches of 200 on 2,000 training / 500 validation images',
-    default: 'Res at W=16,32,64 (A); MLP, S, Res, S Res at W=32 (B); depth 5; 100 full-batch epochs on 40,000 training images; test error on all 30,000 validation images, MI every epoch on the first 10,000 (the MNIST test set)',
-    full: 'Res at W=16,32,64,128 (A); the four nets at W=64 (B); depth 5; seeds 0-2; 200 full-batch epochs on 40,000 / 30,000 images',
-  },
+  presets: presetTexts(FIG5_PRESETS),
   run: (ctx) =>
     runTrajectoryFigure(
       {
         id: '5',
         title: 'Figure 5 (Hodas & Stinis 2018)',
         runs: fig5Runs(ctx.preset),
-        panelTitles: { A: '(A) ResNets of several widths, no shortcut', B: `(B) Architectures at W=${FIG5_PLAN[ctx.preset].widthB}` },
+        panelTitles: { A: '(A) ResNets of several widths, no shortcut', B: `(B) Architectures at W=${FIG5_PRESETS[ctx.preset].plan.widthB}` },
         seriesTitles: { A: 'Width', B: 'Network' },
         seriesOrder: { B: ['MLP', 'S', 'Res', 'S Res'] },
         claims: fig5Claims,
@@ -181,7 +188,7 @@ export const FIGURE_5: FigureDefinition = {
             ? 'Test error = error on the 30,000-image validation ensemble; MI between the first and last hidden layers (KSG, k=3, bits) over its first 10,000 images (the MNIST test set).'
             : 'Test error = error on the validation ensemble; MI between the first and last hidden layers over it (KSG, k=3, bits).',
         ],
-        sizes: FIG5_SIZES,
+        size: FIG5_PRESETS[ctx.preset].size,
       },
       ctx,
     ),

@@ -29,21 +29,26 @@ export interface PresetSize {
 }
 
 /**
- * Training data and schedule per preset (every run of a figure gets these `train` options).
- * quick: the pipeline in seconds: 2,000 training / 500 validation images, minibatches of 200 (10 steps an
- * epoch, so the curves move), 5 epochs; for newcomers and tests, not for conclusions.
- * default: full batch (one RMSprop step an epoch, as the paper) on the 40,000 training images, 50 epochs,
- * test error and MI on the first 5,000 validation images. Measured here (wasm, 2 shared cores, busy):
- * an epoch takes 2-4 s of training and 1.4-2.7 s of MI at W=32-64, so Figure 5's six runs take about
- * 51 x 25 s = 1,300 core-seconds, ~11 min on 2 idle cores. TODO(budget): revisit with the measured
- * "Training budget" of docs/MODELS.md (epochs to a flat test error).
- * full: the paper's schedule: full batch, all 30,000 validation images, 200 epochs.
+ * The default training data and schedule of each preset (every run of a figure gets these `train` options,
+ * unless the figure's presets give their own).
  */
 export const PRESET_SIZE: Record<Preset, PresetSize> = {
+  // the pipeline in seconds, for newcomers and tests, not for conclusions: minibatches of 200 (10 steps an
+  // epoch, so the curves move)
   quick: { epochs: 5, options: { 'limit-train': 2000, 'limit-val': 500, 'batch-size': 200 } },
+  // full batch (one RMSprop step an epoch, as the paper) on the 40,000 training images; test error and MI on
+  // the first 5,000 validation images
   default: { epochs: 50, options: { 'limit-val': 5000 } },
+  // the paper's schedule: full batch, all 30,000 validation images
   full: { epochs: 200, options: {} },
 };
+
+/** A figure's preset: its plan (which networks), its own schedule if not PRESET_SIZE's, and a sentence for --help. */
+export interface FigurePreset<Plan> {
+  plan: Plan;
+  size?: PresetSize;
+  text: string;
+}
 
 export interface NetConfig {
   arch: Arch;
@@ -56,8 +61,7 @@ export function runName(c: NetConfig): string {
   return `${c.arch}-w${c.width}-d${c.depth}-s${c.seed}`;
 }
 
-export function runSpec(c: NetConfig, preset: Preset, sizes: Partial<Record<Preset, PresetSize>> = {}): RunSpec {
-  const size = sizes[preset] ?? PRESET_SIZE[preset];
+export function runSpec(c: NetConfig, preset: Preset, size: PresetSize = PRESET_SIZE[preset]): RunSpec {
   return {
     name: runName(c),
     command: 'train',
@@ -130,14 +134,14 @@ export interface TrajectoryFigure {
   groupTitles?: { A?: string; B?: string };
   claims(traces: Trace[]): Claim[];
   notes: string[];
-  /** this figure's own data size and schedule for some presets (else PRESET_SIZE) */
-  sizes?: Partial<Record<Preset, PresetSize>>;
+  /** this figure's own data size and schedule for this preset (else PRESET_SIZE's) */
+  size?: PresetSize;
 }
 
 /** Runs the figure's runs, writes data, charts (A+B, A, B) and verdicts under `<outDir>/figure-<id>/`. */
 export async function runTrajectoryFigure(fig: TrajectoryFigure, ctx: FigureContext): Promise<FigureResult> {
   const dir = join(ctx.outDir, `figure-${fig.id}`);
-  const outcomes = await runAll(fig.id, dir, fig.runs.map((r) => runSpec(r, ctx.preset, fig.sizes)), ctx);
+  const outcomes = await runAll(fig.id, dir, fig.runs.map((r) => runSpec(r, ctx.preset, fig.size)), ctx);
   const byName = new Map(outcomes.map((o) => [o.spec.name, o]));
   const traces = fig.runs.map((r) => traceOf(r, byName.get(runName(r)))).filter((t) => t.rows.length > 0);
   const rows = dataRows(traces);

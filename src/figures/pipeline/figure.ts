@@ -7,6 +7,11 @@ import type { MetricsRow } from '../../train/metrics.js';
 export type Preset = 'quick' | 'default' | 'full';
 export const PRESETS: readonly Preset[] = ['quick', 'default', 'full'];
 
+/** The --help sentences of a figure's presets (each preset carries its own `text`). */
+export function presetTexts(presets: Record<Preset, { text: string }>): Record<Preset, string> {
+  return { quick: presets.quick.text, default: presets.default.text, full: presets.full.text };
+}
+
 /** Progress of a figure's runs; the runner calls it, the command decides how it shows (bars, JSON, nothing). */
 export interface FigureProgress {
   /** a run starts (or resumes with `doneEpochs` already recorded); `totalEpochs` counts epoch 0 */
