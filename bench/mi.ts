@@ -14,13 +14,14 @@
  * dist/cli.js mi X Y --json` against `ksg_brute X Y` (and NPEET's script with its imports), as the issue quotes.
  * Sizes: MI_BENCH_N / MI_BENCH_W (comma lists); defaults: estimate N 1k..100k x W 8..64 (--quick: N 1k, 3k;
  * W 8, 32), process N 30k x W 32, 64 (--quick: N 3k, W 8). MI_BENCH_REPEATS fixes the rounds (default: 5, 2
- * or 1 by the kernel's first time; process mode 5). A size whose predicted time (from the previous N at the
- * same W: the kernel as N^2.2, the brute force and NPEET as N^2) exceeds MI_BENCH_BUDGET_S (default 120 s)
- * is skipped for that contender and says so. MI_BENCH_WORKERS sets the pool's and OpenMP's threads.
- * Prints the table and writes the mode's part of bench/results/mi.json.
+ * or 1 by the kernel's first time; process mode 5). A contender whose predicted time at a size (from its CPU
+ * seconds at the previous N, same W: the kernel as N^2.2, the brute force (CPU / threads) and NPEET as N^2)
+ * exceeds MI_BENCH_BUDGET_S (default 120 s) is skipped there and says so. MI_BENCH_NPEET_MAX_N (default
+ * 10,000) caps NPEET. MI_BENCH_WORKERS sets the pool's and OpenMP's threads (default: the core count).
+ * Prints the table and writes the mode's part of bench/results/mi.json (replacing the rows of the sizes it ran).
  */
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { availableParallelism, tmpdir } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { MIEstimator } from '../src/mi/index.js';
 import { referenceMI } from '../src/mi/reference.js';
@@ -53,11 +54,15 @@ interface Row {
   oursOverNpeet?: { wall: number; cpu: number | null };
   memoryRatio?: number;
   notes: string[];
+  /** when the row was measured, and the 1-minute load average then */
+  measuredAt: string;
+  load1: number;
 }
 
 const REL_TOL = 1e-9;
 const list = (env: string | undefined, dflt: number[]): number[] => (env ? env.split(',').map(Number) : dflt);
 const runs = (): Runs => ({ wall: [], cpu: [] });
+const newRow = (n: number, width: number): Row => ({ n, width, dims: `${2 * width} + ${2 * width}`, bits: null, notes: [], measuredAt: new Date().toISOString(), load1: loadavg()[0] });
 const push = (r: Runs, wall: number, cpu: number | null) => {
   r.wall.push(wall);
   r.cpu.push(cpu);
@@ -178,7 +183,7 @@ async function estimateMode(ns: number[], ws: number[], s: Settings, peers: Peer
     for (const w of ws) {
       const prev: Record<'kernel' | 'native' | 'npeet', { n: number; t: number } | undefined> = { kernel: undefined, native: undefined, npeet: undefined };
       for (const n of ns) {
-        const row: Row = { n, width: w, dims: `${2 * w} + ${2 * w}`, bits: null, notes: [] };
+        const row = newRow(n, w);
         rows.push(row);
         const predicted = predict(prev.kernel, n, 2.2);
         if (predicted > s.budget) {
@@ -232,13 +237,14 @@ async function estimateMode(ns: number[], ws: number[], s: Settings, peers: Peer
         if (p0.value !== bits) throw new Error(`N=${n} W=${w}: pool and one thread disagree`);
         prev.kernel = { n, t: median(row.kernel.cpu as number[]) };
         if (row.native) {
-          prev.native = { n, t: median(row.native.wall) };
+          // predictions from CPU seconds (the work; wall seconds under load say more about the neighbours)
+          prev.native = { n, t: (medianCpu(row.native) ?? median(row.native.wall)) / s.workers };
           row.oursOverNative = ratio(row.pool, row.native);
           // CPU: the single-thread kernel's work against the brute force's (all threads)
           row.oursOverNative.cpu = median(row.kernel.cpu as number[]) / medianCpu(row.native)!;
         }
         if (runNpeet(peers, s, row, files, prev.npeet, false)) {
-          prev.npeet = { n, t: row.npeet!.wall[0] };
+          prev.npeet = { n, t: row.npeet!.cpu[0] ?? row.npeet!.wall[0] };
           row.oursOverNpeet = ratio(row.pool, row.npeet!);
           if (relDiff(row.npeetBits!, bits) > REL_TOL) row.notes.push(`NPEET's MI ${row.npeetBits} differs from the kernel's by ${relDiff(row.npeetBits!, bits).toExponential(1)} relative`);
         }
@@ -265,7 +271,7 @@ async function processMode(ns: number[], ws: number[], s: Settings, peers: Peers
   for (const w of ws) {
     let prevNpeet: { n: number; t: number } | undefined;
     for (const n of ns) {
-      const row: Row = { n, width: w, dims: `${2 * w} + ${2 * w}`, bits: null, notes: [] };
+      const row = newRow(n, w);
       rows.push(row);
       const a = mnistActivations(n, w);
       const files = { x: join(dir, `x_${n}_${w}.npy`), y: join(dir, `y_${n}_${w}.npy`) };
@@ -287,7 +293,7 @@ async function processMode(ns: number[], ws: number[], s: Settings, peers: Peers
       }
       if (row.native) row.oursOverNative = ratio(row.pool, row.native);
       if (runNpeet(peers, s, row, files, prevNpeet, true)) {
-        prevNpeet = { n, t: row.npeet!.wall[0] };
+        prevNpeet = { n, t: row.npeet!.cpu[0] ?? row.npeet!.wall[0] };
         row.oursOverNpeet = ratio(row.pool, row.npeet!);
       }
       rmSync(files.x);
@@ -367,9 +373,13 @@ export async function run(opts: { quick: boolean }): Promise<void> {
   const resultsDir = join(dirname(findRepoFile('bench/README.md')), 'results');
   const resultsFile = join(resultsDir, 'mi.json');
   mkdirSync(resultsDir, { recursive: true });
-  // each mode keeps its own part of the file, so a run of one mode leaves the other's results in place
-  const previous = existsSync(resultsFile) ? (JSON.parse(readFileSync(resultsFile, 'utf8')) as Record<string, unknown>) : {};
+  // each mode keeps its own part of the file, and a run replaces only the rows (N, W) it measured: a rerun of
+  // one size leaves the rest of the grid (each row says when it was measured and under what load)
+  const previous = existsSync(resultsFile) ? (JSON.parse(readFileSync(resultsFile, 'utf8')) as Record<string, { rows?: Row[] }>) : {};
   const keep = Object.fromEntries(Object.entries(previous).filter(([key]) => key === 'estimate' || key === 'process'));
+  const measured = new Set(rows.map((r) => `${r.n}x${r.width}`));
+  const kept = (previous[mode]?.rows ?? []).filter((r) => r.measuredAt && !measured.has(`${r.n}x${r.width}`));
+  const allRows = [...kept, ...rows].sort((a, b) => a.width - b.width || a.n - b.n);
   const result = {
     startedAt,
     machine: m,
@@ -379,7 +389,7 @@ export async function run(opts: { quick: boolean }): Promise<void> {
     native: peers.native,
     python: peers.python,
     notes: peers.notes,
-    rows,
+    rows: allRows,
     growth: growth?.fits ?? null,
   };
   writeFileSync(resultsFile, `${JSON.stringify({ ...keep, [mode]: result }, null, 2)}\n`);
