@@ -1,7 +1,7 @@
 /**
  * The fast DVCNN step (Dvcnn.step on the SIMD kernel, src/models/dvcnn-kernel.ts) against the slow reference
  * (Dvcnn.stepReference, tfjs ops) on seeded small nets: losses, every layer's gradients and the weights after
- * several SGD steps.
+ * several SGD steps; and the fast logits against Dvcnn.logitsReference.
  *
  * Tolerance. Both compute the same float32 operations except for the order of the sums inside the products
  * (XNNPACK's blocking against the kernel's) and the activation's last bits (XNNPACK's sigmoid/tanh against
@@ -198,6 +198,25 @@ describe('fast DVCNN step = reference step to float32 rounding', () => {
     tf.dispose([x, oneHot]);
     fast.dispose();
     ref.dispose();
+  });
+
+  it('the fast logits equal the reference logits (chunks of 64 rows, centred and not, after fast steps)', () => {
+    for (const c of [
+      { width: 21, depth: 3, batch: 150, activation: 'sigmoid', triangle: 'alternate', centred: true },
+      { width: 16, depth: 4, batch: 70, activation: 'tanh', triangle: 'lower', centred: false },
+    ] as Case[]) {
+      const net = makeNet(c, 9);
+      const { x, oneHot } = batch(c, 10);
+      for (let s = 0; s < 2; s++) {
+        const fast = tf.tidy(() => net.logits(x).dataSync() as Float32Array);
+        const ref = tf.tidy(() => net.logitsReference(x).dataSync() as Float32Array);
+        expect(fast.length).toBe(c.batch * 10);
+        expect(relErr(fast, ref)).toBeLessThan(TOL);
+        net.step(x, oneHot, { lr: 0.1 });
+      }
+      tf.dispose([x, oneHot]);
+      net.dispose();
+    }
   });
 
   it('the comparison catches a wrong step: 1% more learning rate in one run fails it', () => {

@@ -205,6 +205,37 @@ export class DvcnnKernel {
   }
 
   /**
+   * The logits (n x classes) of the n rows of x (n x width): the forward pass alone, in chunks of the rows
+   * the step's buffers hold (at least 64), so evaluating many rows needs no memory beyond a step's.
+   */
+  logits(x: Float32Array, n: number): Float32Array {
+    const { width: d, classes: nc, dp, cp, k, depth } = this;
+    if (x.length !== n * d) throw internalError('DvcnnKernel.logits', `x has ${x.length} values; expected n * width = ${n * d}`);
+    this.layout(Math.min(n, 64));
+    const L = this.lay;
+    const out = new Float32Array(n * nc);
+    for (let from = 0; from < n; from += this.rows) {
+      const m = Math.min(this.rows, n - from);
+      this.put(L.x[0], x.subarray(from * d, (from + m) * d), m, d, dp);
+      for (let l = 0; l < depth; l++) {
+        k.matMul(this.input(l, m), dp, this.aAt[l], dp, this.bAt[l], L.f[l], dp, m, dp, dp, this.modes[l]);
+        k.activate(L.f[l], L.x[l], L.x[l + 1], m, d, dp, dp, this.act);
+      }
+      k.matMul(this.input(depth, m), dp, this.outWAt, cp, this.outBAt, L.logits, cp, m, dp, cp, MODE.dense);
+      out.set(this.get(L.logits, m, nc, cp), from * nc);
+    }
+    return out;
+  }
+
+  /** Address of layer l's input for the products: X_l, or X_l - c_l in the scratch buffer when centred. */
+  private input(l: number, n: number): number {
+    const L = this.lay;
+    if (!this.centred) return L.x[l];
+    this.k.center(L.x[l], this.cAt + l * this.dp * 4, n, this.dp, this.dp, L.xc);
+    return L.xc;
+  }
+
+  /**
    * One forward and backward pass over the n rows of x (n x width) with targets `oneHot` (n x classes); with
    * `lr`, the SGD update of every layer. Returns the batch's mean softmax cross-entropy before the update.
    */
@@ -219,11 +250,7 @@ export class DvcnnKernel {
     const wantGrads = onGrad !== undefined || clipNorm !== undefined;
     const rate = (layer: number) => (lr ?? 0) * (lrScale ? lrScale[layer] : 1);
     this.put(L.x[0], x, n, d, dp);
-    const input = (l: number): number => {
-      if (!this.centred) return L.x[l];
-      k.center(L.x[l], this.cAt + l * dp * 4, n, dp, dp, L.xc);
-      return L.xc;
-    };
+    const input = (l: number): number => this.input(l, n);
     for (let l = 0; l < depth; l++) {
       k.matMul(input(l), dp, this.aAt[l], dp, this.bAt[l], L.f[l], dp, n, dp, dp, this.modes[l]);
       k.activate(L.f[l], L.x[l], L.x[l + 1], n, d, dp, dp, this.act);

@@ -303,7 +303,15 @@ export class Dvcnn {
     return h;
   }
 
+  /** The logits (n x classes): on the SIMD kernel where Dvcnn.step uses it, else `logitsReference`. */
   logits(x: tf.Tensor2D): tf.Tensor2D {
+    if (!dvcnnKernelEnabled()) return this.logitsReference(x);
+    const n = x.shape[0];
+    return tf.tensor2d(this.freshKernel().logits(x.dataSync() as Float32Array, n), [n, this.config.classes]);
+  }
+
+  /** The slow reference of `logits`, on tfjs ops. */
+  logitsReference(x: tf.Tensor2D): tf.Tensor2D {
     this.syncTf();
     return tf.add(tf.matMul(this.centered(this.config.depth, this.hidden(x)), this.vOutW), this.vOutB);
   }
