@@ -93,6 +93,20 @@ function updates(after: DvcnnWeights, before: DvcnnWeights): Float32Array[] {
   return [...after.a.map((a, l) => diff(a, before.a[l])), ...after.b.map((b, l) => diff(b, before.b[l])), diff(after.outW, before.outW), diff(after.outB, before.outB)];
 }
 
+/** Two copies of the same seeded net (one for each step) and one batch, disposed after `body`. */
+function withPair(c: Case, seed: number, batchSeed: number, body: (fast: Dvcnn, ref: Dvcnn, before: DvcnnWeights, x: tf.Tensor2D, oneHot: tf.Tensor2D) => void): void {
+  const fast = makeNet(c, seed);
+  const ref = makeNet(c, seed);
+  const { x, oneHot } = batch(c, batchSeed);
+  try {
+    body(fast, ref, ref.weights(), x, oneHot);
+  } finally {
+    tf.dispose([x, oneHot]);
+    fast.dispose();
+    ref.dispose();
+  }
+}
+
 /** Runs `steps` SGD steps on two copies of the same net, fast and reference; returns the worst relative errors. */
 function compare(c: Case, steps = 3): { loss: number; grad: number; update: number; maskedNonzero: number } {
   const fast = makeNet(c, 7);
@@ -176,28 +190,23 @@ describe('fast DVCNN step = reference step to float32 rounding', () => {
 
   it('the tf variables follow the fast steps, and weights assigned through them are used by the next fast step', () => {
     const c: Case = { width: 16, depth: 3, batch: 8, activation: 'sigmoid', triangle: 'alternate', centred: false };
-    const fast = makeNet(c, 5);
-    const ref = makeNet(c, 5);
-    const before = ref.weights();
-    const { x, oneHot } = batch(c, 6);
-    fast.step(x, oneHot, { lr: 0.1 });
-    ref.stepReference(x, oneHot, { lr: 0.1 });
-    // reading the variables after a fast step sees its update
-    const delta = (net: Dvcnn, l: number) => (net.a[l].dataSync() as Float32Array).map((v, i) => v - before.a[l][i]);
-    for (let l = 0; l < c.depth; l++) expect(relErr(delta(fast, l), delta(ref, l))).toBeLessThan(TOL);
-    // a checkpoint restore assigns through the variables: the next fast step must start from those weights
-    const mask = maskValues(16, 'upper');
-    const restored = new Xoshiro128(8).fillGaussian(new Float32Array(16 * 16), 0.2).map((v, i) => v * mask[i]);
-    for (const net of [fast, ref]) net.a[0].assign(tf.tensor2d(restored, [16, 16]));
-    const lf = fast.step(x, oneHot, { lr: 0.1 });
-    const lr = ref.stepReference(x, oneHot, { lr: 0.1 });
-    expect(Math.abs(lf - lr) / lr).toBeLessThan(TOL);
-    const wf = fast.weights();
-    const wr = ref.weights();
-    for (let l = 0; l < c.depth; l++) expect(relErr(wf.a[l], wr.a[l])).toBeLessThan(TOL);
-    tf.dispose([x, oneHot]);
-    fast.dispose();
-    ref.dispose();
+    withPair(c, 5, 6, (fast, ref, before, x, oneHot) => {
+      fast.step(x, oneHot, { lr: 0.1 });
+      ref.stepReference(x, oneHot, { lr: 0.1 });
+      // reading the variables after a fast step sees its update
+      const delta = (net: Dvcnn, l: number) => (net.a[l].dataSync() as Float32Array).map((v, i) => v - before.a[l][i]);
+      for (let l = 0; l < c.depth; l++) expect(relErr(delta(fast, l), delta(ref, l))).toBeLessThan(TOL);
+      // a checkpoint restore assigns through the variables: the next fast step must start from those weights
+      const mask = maskValues(16, 'upper');
+      const restored = new Xoshiro128(8).fillGaussian(new Float32Array(16 * 16), 0.2).map((v, i) => v * mask[i]);
+      for (const net of [fast, ref]) net.a[0].assign(tf.tensor2d(restored, [16, 16]));
+      const lf = fast.step(x, oneHot, { lr: 0.1 });
+      const lr = ref.stepReference(x, oneHot, { lr: 0.1 });
+      expect(Math.abs(lf - lr) / lr).toBeLessThan(TOL);
+      const wf = fast.weights();
+      const wr = ref.weights();
+      for (let l = 0; l < c.depth; l++) expect(relErr(wf.a[l], wr.a[l])).toBeLessThan(TOL);
+    });
   });
 
   it('the fast logits equal the reference logits (chunks of 64 rows, centred and not, after fast steps)', () => {
@@ -221,17 +230,12 @@ describe('fast DVCNN step = reference step to float32 rounding', () => {
 
   it('the comparison catches a wrong step: 1% more learning rate in one run fails it', () => {
     const c: Case = { width: 16, depth: 4, batch: 8, activation: 'sigmoid', triangle: 'alternate', centred: false };
-    const fast = makeNet(c, 7);
-    const ref = makeNet(c, 7);
-    const before = ref.weights();
-    const { x, oneHot } = batch(c, 11);
-    fast.step(x, oneHot, { lr: 0.0505 });
-    ref.stepReference(x, oneHot, { lr: 0.05 });
-    const uf = updates(fast.weights(), before);
-    const ur = updates(ref.weights(), before);
-    expect(Math.max(...ur.map((u, i) => relErr(uf[i], u)))).toBeGreaterThan(10 * TOL);
-    tf.dispose([x, oneHot]);
-    fast.dispose();
-    ref.dispose();
+    withPair(c, 7, 11, (fast, ref, before, x, oneHot) => {
+      fast.step(x, oneHot, { lr: 0.0505 });
+      ref.stepReference(x, oneHot, { lr: 0.05 });
+      const uf = updates(fast.weights(), before);
+      const ur = updates(ref.weights(), before);
+      expect(Math.max(...ur.map((u, i) => relErr(uf[i], u)))).toBeGreaterThan(10 * TOL);
+    });
   });
 });
