@@ -10,6 +10,7 @@ import type { Command } from 'commander';
 import { InfoflowError, inputError, usageError } from '../errors.js';
 import type { MIResult } from '../mi/index.js';
 import { readNpy, type NpyArray } from '../npy/index.js';
+import { MI_INPUT_LIMIT } from '../process/limits.js';
 import { createProgress } from '../progress.js';
 
 export interface MiCommandOptions {
@@ -114,8 +115,8 @@ export interface MiRun {
 /** Read both files, check them, and estimate (the CLI's `mi`, without the printing). */
 export async function runMi(xPath: string, yPath: string, opts: MiCommandOptions): Promise<MiRun> {
   const settings = parseMiOptions(opts);
-  const x = readNpy(xPath);
-  const y = readNpy(yPath);
+  const x = readNpy(xPath, MI_INPUT_LIMIT);
+  const y = readNpy(yPath, MI_INPUT_LIMIT);
   const sx = checkInput(xPath, x, settings.k);
   const sy = checkInput(yPath, y, settings.k);
   if (sx.n !== sy.n) {
@@ -163,7 +164,7 @@ export function formatMiLine(run: MiRun): string {
   const r = run.result;
   const noise = run.settings.noise ? `, noise ${run.settings.noise} seed ${run.settings.seed ?? 0}` : '';
   const workers = `${run.workers} worker${run.workers === 1 ? '' : 's'}`;
-  return `I(X;Y) = ${r.mi.toFixed(4)} ${r.units}  (N=${r.n}, dx=${r.dx}, dy=${r.dy}, k=${r.k}, KSG-1 max-norm${noise}, ${r.seconds.toFixed(2)} s, ${workers})`;
+  return `I(X;Y) = ${(Math.round(r.mi * 1e4) / 1e4 + 0).toFixed(4)} ${r.units}  (N=${r.n}, dx=${r.dx}, dy=${r.dy}, k=${r.k}, KSG-1 max-norm${noise}, ${r.seconds.toFixed(2)} s, ${workers})`;
 }
 
 export function registerMiCommand(program: Command): void {

@@ -18,9 +18,10 @@
  * So the estimator always gets float data it can use as is, and the conversion never loses a digit.
  * Every malformed input throws an InfoflowError (inputError) whose message names the file and the fix.
  */
-import { readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { endianness } from 'node:os';
-import { InfoflowError, inputError, ioError, usageError } from '../errors.js';
+import { InfoflowError, inputError, usageError } from '../errors.js';
+import { writeFileDurable } from '../io/durable.js';
 
 export interface NpyArray {
   /** the values, always in C (row-major) order; see the file comment for the element type */
@@ -39,14 +40,63 @@ const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // "\x93NUMPY"
 const HOST_LITTLE_ENDIAN = endianness() === 'LE';
 const FIX_DTYPE = 'save it as float32 in NumPy: np.save(path, arr.astype(np.float32))';
 
+/** Options of readNpy. */
+export interface ReadNpyOptions {
+  /**
+   * Refuse a file with more values than this, from its header, before its data is read (a reader that would
+   * fail on a too large input anyway, e.g. the MI estimator's 4 GiB WebAssembly memory, says so at once).
+   */
+  maxValues?: number;
+  /** the end of the refusal: why the limit exists and what to do (default: subsample the rows) */
+  maxValuesWhy?: string;
+}
+
+/** The prelude: magic, version, and the header length (uint16 for 1.0, uint32 for 2.0/3.0). */
+const PRELUDE_BYTES = 12;
+/** NumPy's headers are a few hundred bytes (large only for structured dtypes, which are refused anyway). */
+const MAX_HEADER_BYTES = 1 << 20;
+
+/** The first bytes of a file: the prelude and, once its length is known, the whole header. */
+function readHead(fd: number, size: number): Uint8Array {
+  const take = (n: number) => {
+    const buf = Buffer.alloc(Math.min(n, size));
+    let got = 0;
+    while (got < buf.length) {
+      const r = readSync(fd, buf, got, buf.length - got, got);
+      if (r === 0) break;
+      got += r;
+    }
+    return buf.subarray(0, got);
+  };
+  const prelude = take(PRELUDE_BYTES);
+  if (prelude.length < 10) return prelude;
+  const major = prelude[6];
+  const headerLength = major === 1 ? prelude.readUInt16LE(8) : prelude.readUInt32LE(8);
+  return take((major === 1 ? 10 : 12) + Math.min(headerLength, MAX_HEADER_BYTES));
+}
+
 /** Read a .npy file. Throws InfoflowError (exit code 2 in the CLI) for a missing, unreadable or malformed file. */
-export function readNpy(path: string): NpyArray {
+export function readNpy(path: string, opts: ReadNpyOptions = {}): NpyArray {
   let bytes: Uint8Array;
   try {
     // a device (/dev/zero, a terminal as /dev/stdin) would be read forever or wait for typing: refuse it first
     const st = statSync(path);
     if (st.isCharacterDevice() || st.isBlockDevice() || st.isSocket()) {
       throw inputError(path, 'is a device or socket, not a .npy file; pass a file written with np.save');
+    }
+    if (st.isDirectory()) throw Object.assign(new Error('is a directory'), { code: 'EISDIR' });
+    // the header first: a malformed, truncated or too large file is refused before its data is read
+    const fd = openSync(path, 'r');
+    try {
+      const head = parseHead(readHead(fd, st.size), path, st.size);
+      if (opts.maxValues !== undefined && head.count > opts.maxValues) {
+        throw inputError(
+          path,
+          `shape (${head.shape.join(', ')}) holds ${head.count.toLocaleString('en-US')} values, over the ${opts.maxValues.toLocaleString('en-US')} that fit; ${opts.maxValuesWhy ?? 'subsample the rows'}`,
+        );
+      }
+    } finally {
+      closeSync(fd);
     }
     bytes = readFileSync(path);
   } catch (e) {
@@ -61,10 +111,23 @@ export function readNpy(path: string): NpyArray {
   return parseNpy(bytes, path);
 }
 
-/** Parse the bytes of a .npy file; `source` names the file in error messages. */
-export function parseNpy(bytes: Uint8Array, source: string): NpyArray {
+/** What a file's header says, checked against the file's size. */
+interface Head {
+  descr: string;
+  fortranOrder: boolean;
+  shape: number[];
+  type: NumericType;
+  major: number;
+  minor: number;
+  dataStart: number;
+  count: number;
+  needed: number;
+}
+
+/** Parse and check the prelude and header in `bytes` (the file's first bytes) of a file of `fileSize` bytes. */
+function parseHead(bytes: Uint8Array, source: string, fileSize: number): Head {
   if (bytes.length < 10 || !MAGIC.every((b, i) => bytes[i] === b)) {
-    if (bytes.length === 0) throw inputError(source, 'empty file, not a .npy file (expected magic \\x93NUMPY); write it with np.save');
+    if (fileSize === 0) throw inputError(source, 'empty file, not a .npy file (expected magic \\x93NUMPY); write it with np.save');
     throw inputError(source, 'not a .npy file (expected magic \\x93NUMPY); write it with np.save');
   }
   const major = bytes[6]!;
@@ -80,8 +143,11 @@ export function parseNpy(bytes: Uint8Array, source: string): NpyArray {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const headerLength = major === 1 ? view.getUint16(8, true) : view.getUint32(8, true);
   const dataStart = headerStart + headerLength;
-  if (bytes.length < dataStart) {
-    throw inputError(source, `truncated header: the header says ${headerLength} bytes but the file ends after ${bytes.length - headerStart}`);
+  if (headerLength > MAX_HEADER_BYTES && fileSize >= dataStart) {
+    throw inputError(source, `malformed header: it says it is ${headerLength} bytes long (NumPy writes a few hundred); re-save it with np.save`);
+  }
+  if (fileSize < dataStart || bytes.length < dataStart) {
+    throw inputError(source, `truncated header: the header says ${headerLength} bytes but the file ends after ${fileSize - headerStart}`);
   }
   const headerBytes = bytes.subarray(headerStart, dataStart);
   let headerText: string;
@@ -100,12 +166,12 @@ export function parseNpy(bytes: Uint8Array, source: string): NpyArray {
   const type = parseDescr(descr, source);
 
   // size checks before any allocation: an absurd shape fails here, against the real file size
-  const available = bytes.length - dataStart;
+  const available = fileSize - dataStart;
   let count = 1;
   for (const dim of shape) count *= dim;
   const needed = count * type.size;
   if (!Number.isSafeInteger(needed)) {
-    throw inputError(source, `shape (${shape.join(', ')}) is absurdly large for a file of ${bytes.length} bytes; the header is corrupt, re-save it with np.save`);
+    throw inputError(source, `shape (${shape.join(', ')}) is absurdly large for a file of ${fileSize} bytes; the header is corrupt, re-save it with np.save`);
   }
   if (needed > available) {
     throw inputError(source, `truncated data: shape (${shape.join(', ')}${shape.length === 1 ? ',' : ''}) of ${descr} needs ${needed} bytes but the file holds ${available} after the header; the file is incomplete or the header is wrong`);
@@ -113,7 +179,12 @@ export function parseNpy(bytes: Uint8Array, source: string): NpyArray {
   if (needed < available) {
     throw inputError(source, `size mismatch: shape (${shape.join(', ')}${shape.length === 1 ? ',' : ''}) of ${descr} needs ${needed} bytes but the file holds ${available} after the header (extra bytes at the end); re-save it with np.save`);
   }
+  return { descr, fortranOrder, shape, type, major, minor, dataStart, count, needed };
+}
 
+/** Parse the bytes of a .npy file; `source` names the file in error messages. */
+export function parseNpy(bytes: Uint8Array, source: string): NpyArray {
+  const { descr, fortranOrder, shape, type, major, minor, dataStart, count, needed } = parseHead(bytes, source, bytes.length);
   const raw = decode(bytes.subarray(dataStart, dataStart + needed), count, type, source);
   const data = fortranOrder && shape.length > 1 ? fortranToC(raw, shape) : raw;
   return { data, shape, dtype: descr, fortranOrder, version: [major, minor] };
@@ -462,17 +533,5 @@ export function formatNpy(data: Float32Array | Float64Array, shape: readonly num
 
 /** Write `data` with `shape` to `path` as .npy (v1.0, little-endian, C order). Written to a temporary file, then renamed. */
 export function writeNpy(path: string, data: Float32Array | Float64Array, shape: readonly number[]): void {
-  const bytes = formatNpy(data, shape);
-  const tmp = `${path}.tmp-${process.pid}`;
-  try {
-    writeFileSync(tmp, bytes);
-    renameSync(tmp, path);
-  } catch (e) {
-    try {
-      unlinkSync(tmp);
-    } catch {
-      // nothing to clean up
-    }
-    throw ioError(path, `cannot write the .npy file (${(e as Error)?.message ?? String(e)}); check that the folder exists and is writable`, e);
-  }
+  writeFileDurable(path, formatNpy(data, shape));
 }

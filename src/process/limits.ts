@@ -52,3 +52,13 @@ export function threadLimitError(option: string, workers: number, e: unknown): I
     { cause: e },
   );
 }
+
+/**
+ * The most values one .npy input of `infoflow mi` can hold: the estimator keeps every value in float64 in
+ * one WebAssembly memory of at most 4 GiB (2^32 / 8 values, before its trees), so a larger file is refused
+ * from its header instead of after reading and converting it.
+ */
+export const MI_INPUT_LIMIT = {
+  maxValues: 2 ** 29,
+  maxValuesWhy: "the MI estimator's WebAssembly memory (4 GiB) holds 8 bytes per value of x and y together; subsample the rows, e.g. x[:N]",
+};
