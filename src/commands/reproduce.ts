@@ -8,6 +8,8 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { InfoflowError, usageError } from '../errors.js';
 import { BACKENDS } from '../backend.js';
+import { type ExecutorChoice, type ExecutorCliOptions, addExecutorOptions, resolveExecutor } from '../figures/executors/options.js';
+import { RunsQueuedOnSlurm } from '../figures/executors/slurm.js';
 import { figureIds, getFigure } from '../figures/index.js';
 import type { FigureProgress, Preset } from '../figures/pipeline/figure.js';
 import { ensureDir } from '../figures/pipeline/files.js';
@@ -15,7 +17,7 @@ import { verdictWord } from '../figures/pipeline/verdicts.js';
 import { type Progress, createMultiProgress } from '../progress.js';
 import type { MetricsRow } from '../train/metrics.js';
 
-export interface ReproduceOptions {
+export interface ReproduceOptions extends ExecutorCliOptions {
   figure?: string;
   quick?: boolean;
   full?: boolean;
@@ -39,6 +41,7 @@ export interface ResolvedReproduce {
   json: boolean;
   /** undefined: the preset's default (DEFAULT_STALL_SECONDS) */
   stallSeconds?: number;
+  executor: ExecutorChoice;
 }
 
 /** Checks every option and the output folder; throws a usage or io error naming the option. */
@@ -64,6 +67,7 @@ export function resolveReproduceOptions(o: ReproduceOptions): ResolvedReproduce 
     }
     stallSeconds = m * 60;
   }
+  const executor = resolveExecutor(o);
   const outDir = resolve(o.out);
   ensureDir(outDir, '--out');
   return {
@@ -76,6 +80,7 @@ export function resolveReproduceOptions(o: ReproduceOptions): ResolvedReproduce 
     quiet: Boolean(o.quiet),
     json: Boolean(o.json),
     ...(stallSeconds !== undefined ? { stallSeconds } : {}),
+    executor,
   };
 }
 
@@ -114,7 +119,10 @@ function makeProgress(r: ResolvedReproduce): FigureProgress {
       else if (status === 'skipped') say(`${run}: already finished (done.json), skipped`);
       else say(`${run}: done`);
     },
-    note: () => {},
+    // the Slurm executor's notes (job ids, queue counts) are the only news of runs on other machines
+    note: (message) => {
+      if (r.executor.kind === 'slurm') say(message);
+    },
     stop: () => multi.stop(),
   };
 }
@@ -126,6 +134,13 @@ export async function reproduce(o: ReproduceOptions): Promise<void> {
   let result;
   try {
     result = await fig.run({ ...r, progress });
+  } catch (e) {
+    if (!(e instanceof RunsQueuedOnSlurm)) throw e;
+    // --no-wait: the runs are the scheduler's now; a later run of the same command collects them
+    const again = 'run the same command again to wait for them and draw the figure, or with --collect to draw from what has finished';
+    if (r.json) process.stdout.write(`${JSON.stringify({ event: 'slurm-queued', figure: fig.id, jobs: e.jobIds, runs: e.queued, submitted: e.submitted ?? null })}\n`);
+    else process.stdout.write(`Slurm job ${e.jobIds.join(', ')}: ${e.queued.length} run(s) of ${fig.title} queued or running; ${again}\n`);
+    return;
   } finally {
     progress.stop();
   }
@@ -147,7 +162,7 @@ export async function reproduce(o: ReproduceOptions): Promise<void> {
 }
 
 export function registerReproduceCommand(program: Command): void {
-  program
+  const cmd = program
     .command('reproduce')
     .description("Rerun a paper's experiment and draw its figure (SVG + PNG), its data and verdicts on the paper's claims.")
     .option('--figure <id>', `the figure: ${figureIds().join(', ')}`)
@@ -159,7 +174,8 @@ export function registerReproduceCommand(program: Command): void {
     .option('--force', 'replace a figure folder made with another preset or run list')
     .option('--quiet', 'no progress bars or run lines')
     .option('--json', 'machine-readable progress, one JSON object per line on stdout')
-    .option('--stall-minutes <m>', 'kill a run that records no epoch for this long, report it, go on (0: never; default 3 quick, 10 default, 60 full)')
+    .option('--stall-minutes <m>', 'kill a run that records no epoch for this long, report it, go on (0: never; default 3 quick, 10 default, 60 full)');
+  addExecutorOptions(cmd)
     .action(async (opts: ReproduceOptions) => {
       await reproduce(opts);
     });

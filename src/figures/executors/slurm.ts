@@ -81,7 +81,7 @@ function slurmCommand(cmd: string, args: string[], cwd?: string): Promise<Comman
     execFile(cmd, args, { cwd, timeout: 120_000, maxBuffer: 64 * 1024 * 1024, encoding: 'utf8' }, (err, stdout, stderr) => {
       const e = err as (NodeJS.ErrnoException & { code?: string | number }) | null;
       if (e && e.code === 'ENOENT') {
-        reject(usageError('--executor slurm', `'${cmd}' not found on PATH; run on a Slurm login node (here: test/slurm/cluster.sh start), or use --executor local`));
+        reject(usageError('--executor slurm', `'${cmd}' not found on PATH; run on a Slurm login node, or use --executor local`));
         return;
       }
       resolveResult({ code: e ? (typeof e.code === 'number' ? e.code : 1) : 0, stdout, stderr });
@@ -304,19 +304,14 @@ export async function runOnSlurm<Row extends { epoch: number }>(
     const kinds = runs.map((r) => states.get(r.name)!);
     const jobs = [...new Set(kinds.flatMap((s) => (s.kind === 'active' ? [s.task.id.split('_')[0]] : [])))];
     if (jobs.length === 0 && record.submissions.length > 0) jobs.push(record.submissions.at(-1)!.jobId);
-    const summary = {
-      jobs,
-      total: runs.length,
-      finished: kinds.filter((s) => s.kind === 'done').length,
-      running: kinds.filter((s) => s.kind === 'active' && s.task.state !== 'PENDING').length,
-      pending: kinds.filter((s) => s.kind === 'active' && s.task.state === 'PENDING').length,
-      failed: kinds.filter((s) => s.kind === 'over' || s.kind === 'unsubmitted').length,
-    };
-    const line = `Slurm job ${jobs.join(', ') || '-'}: ${summary.finished} of ${summary.total} runs finished, ${summary.running} running, ${summary.pending} pending${summary.failed ? `, ${summary.failed} failed` : ''}`;
+    const count = (f: (s: RunState) => boolean) => kinds.filter(f).length;
+    const running = count((s) => s.kind === 'active' && s.task.state !== 'PENDING');
+    const pending = count((s) => s.kind === 'active' && s.task.state === 'PENDING');
+    const failed = count((s) => s.kind === 'over' || s.kind === 'unsubmitted');
+    const line = `Slurm job ${jobs.join(', ') || '-'}: ${count((s) => s.kind === 'done')} of ${runs.length} runs finished, ${running} running, ${pending} pending${failed ? `, ${failed} failed` : ''}`;
     if (line === lastSummary) return;
     lastSummary = line;
     progress.note(line);
-    progress.queue?.(summary);
   };
 
   if (!opts.wait || opts.collect) {

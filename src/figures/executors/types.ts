@@ -23,23 +23,10 @@ export interface ExecOutcome {
   error?: string;
 }
 
-/** Where a scheduler's runs stand, counted (a run is in one of them). */
-export interface QueueSummary {
-  /** the job ids the counts come from */
-  jobs: string[];
-  total: number;
-  finished: number;
-  running: number;
-  pending: number;
-  failed: number;
-}
-
 /** The progress callbacks an executor reports to (the figure runner's FigureProgress has this shape). */
 export interface ExecProgress {
   runStart(run: string, totalEpochs: number, doneEpochs: number): void;
   epoch(run: string, row: { epoch: number }, totalEpochs: number): void;
   runEnd(run: string, status: 'done' | 'skipped' | 'failed', error?: string): void;
   note(message: string): void;
-  /** the counts of a scheduler's runs, when they change (a bar of its own where the command draws one) */
-  queue?(summary: QueueSummary): void;
 }

@@ -2,6 +2,7 @@
  * What a figure is: a FigureDefinition, a title and a `run(ctx)` that trains its runs (runner.ts), draws
  * them (render.ts) and judges them (verdicts.ts). The list of figures is src/figures/index.ts.
  */
+import type { ExecutorChoice } from '../executors/options.js';
 import type { MetricsRow } from '../../train/metrics.js';
 
 export type Preset = 'quick' | 'default' | 'full';
@@ -39,6 +40,8 @@ export interface FigureContext {
   backend: string;
   /** kill a run that records no epoch for this many seconds (0: never); default per preset (runner.ts) */
   stallSeconds?: number;
+  /** where the runs train: child processes here (default) or a Slurm job array (src/figures/executors/) */
+  executor?: ExecutorChoice;
   progress: FigureProgress;
 }
 

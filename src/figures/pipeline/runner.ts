@@ -19,6 +19,7 @@ import { cpSync, existsSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { configError, ioError } from '../../errors.js';
+import { executeOnSlurm } from '../executors/slurm.js';
 import { type MetricsRow, readMetrics } from '../../train/metrics.js';
 import { ensureDir, writeTextFile } from './files.js';
 import type { FigureContext, Preset } from './figure.js';
@@ -273,6 +274,19 @@ export async function runAll(figureId: string, figureDir: string, specs: RunSpec
     } else {
       pending.push(spec);
     }
+  }
+  if (ctx.executor?.kind === 'slurm') {
+    // every run goes to the executor (array task i = run i); it submits only the unfinished ones
+    const dirOf = (spec: RunSpec) => join(figureDir, 'runs', spec.name);
+    const runs = unique.map((spec) => ({ name: spec.name, dir: dirOf(spec), totalEpochs: spec.epochs + 1, args: trainArgs(spec, dirOf(spec), ctx.backend, true) }));
+    const figure = { id: figureId, title: `Figure ${figureId} (preset ${ctx.preset})`, dir: figureDir, cli: cliPath() };
+    const results = await executeOnSlurm(figure, runs, ctx.executor, { progress: ctx.progress, readRows: readMetrics });
+    results.forEach((r, i) => {
+      const spec = unique[i];
+      if (outcomes.has(spec.name)) return;
+      outcomes.set(spec.name, { spec, dir: dirOf(spec), status: r.status === 'done' ? 'done' : 'failed', rows: readMetrics(dirOf(spec)), ...(r.error ? { error: r.error } : {}) });
+    });
+    return unique.map((s) => outcomes.get(s.name)!);
   }
   const jobs = Math.max(1, Math.min(ctx.jobs, pending.length));
   let next = 0;
