@@ -84,7 +84,7 @@ export function readNpy(path: string, opts: ReadNpyOptions = {}): NpyArray {
     if (st.isCharacterDevice() || st.isBlockDevice() || st.isSocket()) {
       throw inputError(path, 'is a device or socket, not a .npy file; pass a file written with np.save');
     }
-    if (st.isDirectory()) throw Object.assign(new Error('is a directory'), { code: 'EISDIR' });
+    if (st.isDirectory()) throw inputError(path, 'is a directory, not a .npy file');
     // the header first: a malformed, truncated or too large file is refused before its data is read
     const fd = openSync(path, 'r');
     try {
