@@ -5,7 +5,7 @@
  */
 import { BACKGROUNDS, type Background } from '../data/background.js';
 import { usageError } from '../errors.js';
-import { ACTIVATIONS, type Activation, MAX_DEPTH, TRIANGLES, type Triangle } from '../models/dvcnn.js';
+import { ACTIVATIONS, type DvcnnConfig, MAX_DEPTH, TRIANGLES } from '../models/dvcnn.js';
 import { choiceOption, finiteOption, intOption, positiveOption, rejectUnknownKeys } from './options.js';
 
 export const CENTER_MODES = ['none', 'output', 'all'] as const;
@@ -18,20 +18,12 @@ export type LrScaling = (typeof LR_SCALINGS)[number];
 /** Units per layer = input features: MNIST's 28x28 pixels, or their 2x2 or 4x4 block means. */
 export const DVCNN_WIDTHS = [784, 196, 49] as const;
 
-export interface DvcnnTrainConfig {
-  /** units per layer = input features (784, 196 or 49) */
-  width: number;
-  /** volume-conserving layers, 1..1000 */
-  depth: number;
-  activation: Activation;
-  /** which triangle each layer's weight mask keeps: alternating upper/lower, or one for all */
-  triangle: Triangle;
-  /** initial value of every hidden bias (the paper's drift runs: -2) */
-  biasInit: number;
-  /** std of the initial hidden weights; undefined: 1/sqrt(width) */
-  weightStd?: number;
-  /** seed of the weights and of the minibatch order */
-  seed: number;
+/**
+ * The network (width 784, 196 or 49; depth 1..1000; activation; triangle: which triangle each layer's weight
+ * mask keeps, alternating by default; biasInit, the paper's drift runs use -2; weightStd, undefined:
+ * 1/sqrt(width); seed, also of the minibatch order) and how it is trained on which data.
+ */
+export interface DvcnnTrainConfig extends Omit<DvcnnConfig, 'classes'> {
   /** MNIST digits over uniform noise ('random', the substitute for MNIST-bg-img) or on black ('plain') */
   background: Background;
   /** seed of the background noise */
