@@ -246,8 +246,6 @@ export class DvcnnKernel {
     this.layout(n);
     const L = this.lay;
     const { lr, lrScale, clipNorm, onGrad } = opts;
-    const update = lr !== undefined;
-    const wantGrads = onGrad !== undefined || clipNorm !== undefined;
     const rate = (layer: number) => (lr ?? 0) * (lrScale ? lrScale[layer] : 1);
     this.put(L.x[0], x, n, d, dp);
     const input = (l: number): number => this.input(l, n);
@@ -275,53 +273,40 @@ export class DvcnnKernel {
       }
     }
     loss /= n;
+    const plan: GradPlan = { n, update: lr !== undefined, clipNorm, onGrad };
     let g = L.g0;
     let gNext = L.g1;
     k.matMulT(L.dLogits, cp, this.outWAt, cp, 0, 0, g, dp, n, dp, cp, MODE.dense);
-    this.layerGrad(depth, hc, L.dLogits, cp, this.outWAt, this.outBAt, MODE.dense, n, update, wantGrads, rate(depth), clipNorm, onGrad, g, nc);
+    this.layerGrad(plan, { layer: depth, xc: hc, dz: L.dLogits, cols: nc, stride: cp, a: this.outWAt, b: this.outBAt, mode: MODE.dense, rate: rate(depth), dx: g });
     for (let l = depth - 1; l >= 0; l--) {
       k.backAct(g, L.f[l], n, dp, dp, this.act, L.dz);
       // the error signal below layer 0 is only wanted by the hook
       if (l > 0 || onGrad) k.matMulT(L.dz, dp, this.aAt[l], dp, g, dp, gNext, dp, n, dp, dp, this.modes[l]);
-      this.layerGrad(l, input(l), L.dz, dp, this.aAt[l], this.bAt[l], this.modes[l], n, update, wantGrads, rate(l), clipNorm, onGrad, gNext, d);
+      this.layerGrad(plan, { layer: l, xc: input(l), dz: L.dz, cols: d, stride: dp, a: this.aAt[l], b: this.bAt[l], mode: this.modes[l], rate: rate(l), dx: gNext });
       [g, gNext] = [gNext, g];
     }
     return loss;
   }
 
   /**
-   * A layer's weight and bias gradients from its (centred) input xc and dz (n x m): fused into the SGD update,
-   * or, for the hook or clipping, written out first (dA, db), then handed on, clipped and applied.
+   * A layer's weight and bias gradients from its (centred) input and dz: fused into the SGD update, or, for
+   * the hook or clipping, written out first (dA, db), then handed on, clipped and applied.
    */
-  private layerGrad(
-    layer: number,
-    xc: number,
-    dz: number,
-    m: number,
-    aAt: number,
-    bAt: number,
-    mode: number,
-    n: number,
-    update: boolean,
-    wantGrads: boolean,
-    rate: number,
-    clipNorm: number | undefined,
-    onGrad: KernelStepOptions['onGrad'],
-    dx: number,
-    unpadded: number,
-  ): void {
+  private layerGrad(plan: GradPlan, t: LayerGrad): void {
     const { k, dp, width: d } = this;
     const L = this.lay;
-    if (!wantGrads) {
-      if (!update) return;
-      k.gradW(xc, dp, dz, m, n, dp, m, mode, aAt, m, rate, 0);
-      k.gradBias(dz, m, n, m, bAt, rate, 0);
+    const { n, clipNorm, onGrad } = plan;
+    const m = t.stride;
+    if (onGrad === undefined && clipNorm === undefined) {
+      if (!plan.update) return;
+      k.gradW(t.xc, dp, t.dz, m, n, dp, m, t.mode, t.a, m, t.rate, 0);
+      k.gradBias(t.dz, m, n, m, t.b, t.rate, 0);
       return;
     }
-    k.gradW(xc, dp, dz, m, n, dp, m, mode, 0, m, 0, L.dA);
-    k.gradBias(dz, m, n, m, 0, 0, L.db);
-    onGrad?.(layer, this.get(L.dA, d, unpadded, m), this.get(L.db, 1, unpadded, m), this.get(dx, n, d, dp));
-    if (!update) return;
+    k.gradW(t.xc, dp, t.dz, m, n, dp, m, t.mode, 0, m, 0, L.dA);
+    k.gradBias(t.dz, m, n, m, 0, 0, L.db);
+    onGrad?.(t.layer, this.get(L.dA, d, t.cols, m), this.get(L.db, 1, t.cols, m), this.get(t.dx, n, d, dp));
+    if (!plan.update) return;
     let scale = 1;
     if (clipNorm !== undefined) {
       let sq = 0;
@@ -330,7 +315,32 @@ export class DvcnnKernel {
       const norm = Math.sqrt(sq);
       if (norm > clipNorm) scale = clipNorm / norm;
     }
-    k.sgdUpdate(aAt, L.dA, dp * m, rate * scale);
-    k.sgdUpdate(bAt, L.db, m, rate * scale);
+    k.sgdUpdate(t.a, L.dA, dp * m, t.rate * scale);
+    k.sgdUpdate(t.b, L.db, m, t.rate * scale);
   }
+}
+
+/** What every layer's gradient step shares. */
+interface GradPlan {
+  n: number;
+  update: boolean;
+  clipNorm: number | undefined;
+  onGrad: KernelStepOptions['onGrad'];
+}
+
+/** One layer's operands for layerGrad (byte addresses): its input, dz (n x stride), weights A (dp x stride), b. */
+interface LayerGrad {
+  /** layer index; depth for the output layer */
+  layer: number;
+  xc: number;
+  dz: number;
+  /** output units (unpadded) and the row stride of dz and A */
+  cols: number;
+  stride: number;
+  a: number;
+  b: number;
+  mode: number;
+  rate: number;
+  /** dL/d(the layer's input), n x dp, for the hook */
+  dx: number;
 }
