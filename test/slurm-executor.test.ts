@@ -10,7 +10,7 @@ import { InfoflowError } from '../src/errors.js';
 import { arraySpec, batchScript, shellQuote } from '../src/figures/executors/slurm-script.js';
 import { expandArrayIds, isUnknownJob, parseArrayJob, parseSbatchOutput, parseScontrolLine, phaseOf } from '../src/figures/executors/slurm-state.js';
 import { DEFAULT_POLL_SECONDS, resolveExecutor } from '../src/figures/executors/options.js';
-import { failureText, runOnSlurm, splitArgs } from '../src/figures/executors/slurm.js';
+import { failureText, refuseWhileOnSlurm, runOnSlurm, splitArgs } from '../src/figures/executors/slurm.js';
 import type { ExecRun } from '../src/figures/executors/types.js';
 
 const fixtures = resolve(import.meta.dirname, 'slurm', 'fixtures');
@@ -209,6 +209,22 @@ describe('runOnSlurm without a cluster', () => {
     expect(second.queued).toEqual(['a', 'c']);
     expect(readFileSync(calls, 'utf8').trim().split('\n')).toHaveLength(1);
     expect(readFileSync(join(figureDir, 'slurm.sh'), 'utf8')).toContain('#SBATCH --array=0-2');
+  });
+
+  it('refuses the local executor, and --force, on a folder whose Slurm tasks are queued; not once they are over', async () => {
+    tool('sbatch', 'echo 41');
+    const active = join(bin, 'active');
+    writeFileSync(active, '');
+    tool('scontrol', `if [ -e ${active} ]; then echo "JobId=41 ArrayJobId=41 ArrayTaskId=0-2 JobState=PENDING Reason=Priority"; exit 0; fi; echo "slurm_load_jobs error: Invalid job id specified" >&2; exit 1`);
+    process.env.PATH = `${bin}:${savedPath}`;
+    await refuseWhileOnSlurm(figureDir, 'local', false); // no slurm.json yet
+    await runOnSlurm(fig(), runs(), opts, io);
+    await expect(refuseWhileOnSlurm(figureDir, 'local', false)).rejects.toThrow(/Slurm job 41 of this figure folder is still queued or running and the local executor would train the same runs alongside; .*scancel 41 first$/);
+    await expect(refuseWhileOnSlurm(figureDir, 'slurm', true)).rejects.toThrow(/--force would delete the folder under them/);
+    await refuseWhileOnSlurm(figureDir, 'slurm', false); // waiting for them is the Slurm executor's job
+    rmSync(active);
+    await refuseWhileOnSlurm(figureDir, 'local', false);
+    await refuseWhileOnSlurm(figureDir, 'slurm', true);
   });
 });
 

@@ -358,6 +358,27 @@ export async function runOnSlurm<Row extends { epoch: number }>(
 
 
 /**
+ * Refuses to touch a figure folder whose Slurm tasks may still write into it: the local executor would train the
+ * same run directories at the same time, and --force would delete them under the tasks. Without Slurm commands
+ * here (a folder copied off the cluster) there is nothing to ask, and nothing is refused.
+ */
+export async function refuseWhileOnSlurm(figureDir: string, executor: 'local' | 'slurm', force: boolean): Promise<void> {
+  if ((executor === 'slurm' && !force) || !existsSync(join(figureDir, RECORD_FILE))) return;
+  const jobIds = [...new Set(readRecord(figureDir).submissions.map((s) => s.jobId))];
+  let jobs: Awaited<ReturnType<typeof queryJobs>>;
+  try {
+    jobs = await queryJobs(jobIds);
+  } catch (e) {
+    if (e instanceof InfoflowError && e.kind === 'usage') return;
+    throw e;
+  }
+  const active = jobIds.filter((id) => [...(jobs.get(id)?.values() ?? [])].some((t) => t.phase === 'active'));
+  if (active.length === 0) return;
+  const what = executor === 'local' ? 'the local executor would train the same runs alongside' : '--force would delete the folder under them';
+  throw configError(figureDir, `Slurm job ${active.join(', ')} of this figure folder is still queued or running and ${what}; wait (the same command with --executor slurm), or scancel ${active.join(' ')} first`);
+}
+
+/**
  * Thrown by executeOnSlurm when runs were left pending or running (--no-wait): not a failure; the command says
  * which job to wait for and draws nothing yet.
  */

@@ -19,7 +19,7 @@ import { cpSync, existsSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { configError, ioError } from '../../errors.js';
-import { executeOnSlurm } from '../executors/slurm.js';
+import { executeOnSlurm, refuseWhileOnSlurm } from '../executors/slurm.js';
 import { type MetricsRow, readMetrics } from '../../train/metrics.js';
 import { ensureDir, writeTextFile } from './files.js';
 import type { FigureContext, Preset } from './figure.js';
@@ -263,6 +263,7 @@ export interface RunAllOptions {
  */
 export async function runAll(figureId: string, figureDir: string, specs: RunSpec[], ctx: FigureContext, opts: RunAllOptions = {}): Promise<RunOutcome[]> {
   const unique = [...new Map(specs.map((s) => [s.name, s])).values()];
+  await refuseWhileOnSlurm(figureDir, ctx.executor?.kind ?? 'local', ctx.force);
   prepareFigureDir(figureDir, { figure: figureId, preset: ctx.preset, runs: unique }, ctx.force);
   const outcomes = new Map<string, RunOutcome>();
   const pending: RunSpec[] = [];
