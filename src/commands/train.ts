@@ -25,6 +25,11 @@ interface TrainOptions {
   miSamples?: string;
   k: string;
   bnEval: string;
+  bnEvalVariant: string;
+  miVariantSamples: string;
+  miDense: string;
+  miBandSplits: string;
+  untilPlateau?: boolean;
   resume?: boolean;
   force?: boolean;
   dumpActivations?: string;
@@ -52,7 +57,12 @@ export function registerTrainCommand(program: Command): void {
     .option('--mi-workers <N>', 'threads of the MI estimator', String(DEFAULTS.miWorkers))
     .option('--mi-samples <N>', 'estimate the MI over the first N validation images only (default: all; the KSG cost grows ~N^2 in 128 dims)')
     .option('--k <k>', 'neighbours of the KSG estimator', String(DEFAULTS.k))
-    .option('--bn-eval <mode>', "BatchNorm at evaluation: 'batch' (the evaluated set's statistics) or 'moving' (moving averages)", DEFAULTS.bnEval)
+    .option('--bn-eval <mode>', "BatchNorm at evaluation: 'batch' (the evaluated set's statistics) or 'moving' (moving averages, as Keras)", DEFAULTS.bnEval)
+    .option('--bn-eval-variant <mode>', "also record the validation error and MI under this other mode (valErrorVariant, miVariant), or 'none'", DEFAULTS.bnEvalVariant)
+    .option('--mi-variant-samples <N>', "the variant's MI over the first N validation images", String(DEFAULTS.miVariantSamples))
+    .option('--mi-dense <E>', 'MI at every epoch up to E, then every --mi-every', String(DEFAULTS.miDense))
+    .option('--mi-band-splits <S>', "MI also over S disjoint subsamples: the MI's noise band (miBand, bits); 0: none", String(DEFAULTS.miBandSplits))
+    .option('--until-plateau', 'stop when the validation error gained < 0.1 points over the last 20 % of epochs (from epoch 50); --epochs is the cap')
     .option('--dump-activations <epochs>', "write activations/epoch-E-{first,last}.npy for these epochs, e.g. '0,10,last'")
     .option('--limit-train <N>', 'use only the first N training images (quick runs, tests)')
     .option('--limit-val <N>', 'use only the first N validation images')
@@ -84,6 +94,11 @@ export function registerTrainCommand(program: Command): void {
           miSamples: o.miSamples ?? null,
           k: o.k,
           bnEval: o.bnEval,
+          bnEvalVariant: o.bnEvalVariant,
+          miVariantSamples: o.miVariantSamples,
+          miDense: o.miDense,
+          miBandSplits: o.miBandSplits,
+          untilPlateau: Boolean(o.untilPlateau),
           dumpActivations: o.dumpActivations ?? '',
           limitTrain: o.limitTrain ?? null,
           limitVal: o.limitVal ?? null,

@@ -6,7 +6,9 @@ import { BACKENDS, type BackendName, parseBackend } from '../backend.js';
 import { parseSplit, type SplitName } from '../data/splits.js';
 import { usageError } from '../errors.js';
 import { type Arch, DEPTH_RANGE, parseArch, WIDTH_RANGE } from '../models/hodas.js';
-import { intOption as int, positiveOption as positive, rejectUnknownKeys } from './options.js';
+import { choiceOption, intOption as int, positiveOption as positive, rejectUnknownKeys } from './options.js';
+
+export type BnEval = 'batch' | 'moving';
 
 export interface TrainConfig {
   arch: Arch;
@@ -27,8 +29,18 @@ export interface TrainConfig {
   /** MI over the first N validation images only (null: all); the errors always use the whole set */
   miSamples: number | null;
   k: number;
-  /** BN at evaluation: the evaluated set's own statistics, or the moving averages */
-  bnEval: 'batch' | 'moving';
+  /** BN at evaluation: the evaluated set's own statistics, or the moving averages (Keras's inference mode) */
+  bnEval: BnEval;
+  /** the other mode, measured in the same run (valErrorVariant, miVariant), or 'none' */
+  bnEvalVariant: BnEval | 'none';
+  /** MI under the variant mode over the first N validation images (null: all) */
+  miVariantSamples: number | null;
+  /** every epoch up to this one has MI, whatever miEvery says (a dense start, then every miEvery) */
+  miDense: number;
+  /** MI also over this many disjoint subsamples of the MI ensemble, for its noise band (0: none) */
+  miBandSplits: number;
+  /** stop once the validation error has plateaued (src/train/plateau.ts); `epochs` is then the cap */
+  untilPlateau: boolean;
   /** epochs whose first/last activations are written as .npy: e.g. '0,10,last' ('' = none) */
   dumpActivations: string;
   out: string;
@@ -51,11 +63,19 @@ export const DEFAULTS: Omit<TrainConfig, 'out'> = {
   miSamples: null,
   k: 3,
   bnEval: 'batch',
+  bnEvalVariant: 'none',
+  miVariantSamples: 10_000,
+  miDense: 0,
+  miBandSplits: 0,
+  untilPlateau: false,
   dumpActivations: '',
 };
 
 /** Keys that define what a run computes: --resume refuses a run directory whose config differs in any of them. */
-export const IDENTITY_KEYS = ['arch', 'width', 'depth', 'seed', 'batchSize', 'lr', 'split', 'limitTrain', 'limitVal', 'miEvery', 'miSamples', 'k', 'bnEval'] as const;
+export const IDENTITY_KEYS = [
+  'arch', 'width', 'depth', 'seed', 'batchSize', 'lr', 'split', 'limitTrain', 'limitVal', 'miEvery', 'miSamples', 'k', 'bnEval',
+  'bnEvalVariant', 'miVariantSamples', 'miDense', 'miBandSplits', 'untilPlateau',
+] as const;
 
 /** Parse '0,10,last' against the epoch count; throws on anything else. */
 export function parseDumpEpochs(spec: string, epochs: number): Set<number> {
@@ -92,14 +112,22 @@ export function resolveConfig(raw: Partial<Record<keyof TrainConfig, unknown>>):
     miWorkers: int('--mi-workers', get('miWorkers'), 1, 1024),
     miSamples: get('miSamples') === null ? null : int('--mi-samples', get('miSamples'), 5, 70_000, ' (validation images the MI uses)'),
     k: int('--k', get('k'), 1, 100),
-    bnEval: ((v) => {
-      if (v === 'batch' || v === 'moving') return v;
-      throw usageError('--bn-eval', `use batch or moving; got '${v}'`);
-    })(get('bnEval')),
+    bnEval: choiceOption('--bn-eval', get('bnEval'), ['batch', 'moving'] as const),
+    bnEvalVariant: choiceOption('--bn-eval-variant', get('bnEvalVariant'), ['none', 'batch', 'moving'] as const),
+    miVariantSamples: get('miVariantSamples') === null ? null : int('--mi-variant-samples', get('miVariantSamples'), 5, 70_000, ' (validation images the variant MI uses)'),
+    miDense: int('--mi-dense', get('miDense'), 0, 1_000_000, ' (every epoch up to it has MI)'),
+    miBandSplits: int('--mi-band-splits', get('miBandSplits'), 0, 100, ' (0: no band; 2 or more disjoint subsamples)'),
+    untilPlateau: ((v) => {
+      if (v === true || v === 'true') return true;
+      if (v === false || v === 'false' || v === undefined) return false;
+      throw usageError('--until-plateau', `is a switch (true or false); got '${v}'`);
+    })(get('untilPlateau')),
     dumpActivations: String(get('dumpActivations') ?? ''),
     out: String(raw.out),
   };
   parseDumpEpochs(cfg.dumpActivations, epochs);
+  if (cfg.bnEvalVariant === cfg.bnEval) throw usageError('--bn-eval-variant', `must differ from --bn-eval (${cfg.bnEval}); use the other mode or none`);
+  if (cfg.miBandSplits === 1) throw usageError('--mi-band-splits', 'needs 2 or more subsamples for a spread (0: no band)');
   return cfg;
 }
 

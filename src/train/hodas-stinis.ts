@@ -4,8 +4,11 @@
  * validation ensemble.
  *
  * Per epoch E >= 1: the training step(s) (full batch by default: one step), then one forward pass over the
- * validation set (BN per config.bnEval, see src/models/hodas.ts), then the MI (k = 3, bits) of the recorded
- * activations a_first, a_last when the schedule says so.
+ * validation set (BN per config.bnEval, see src/models/hodas.ts; a second one under config.bnEvalVariant when
+ * asked), then the MI (k = 3, bits) of the recorded activations a_first, a_last when the schedule says so
+ * (every epoch up to miDense, every miEvery after, and the last), with its noise band over miBandSplits
+ * disjoint subsamples. With untilPlateau the run ends at the first epoch where src/train/plateau.ts says the
+ * validation error has plateaued (done.json: stoppedBy 'plateau'), else at `epochs` ('cap').
  * trainLoss / trainError follow Keras's convention: averaged over the epoch's batches as they were trained on
  * (so, full batch, the values before the epoch's update). Epoch 0 evaluates the untrained net on the training set
  * with batch statistics.
@@ -24,8 +27,9 @@ import { BN_EPS, BN_MOMENTUM, HodasNet, type NetInput, RMS_EPS, RMS_RHO } from '
 import { SparseInput } from '../models/sparse.js';
 import { writeNpy } from '../npy/index.js';
 import { Mulberry32 } from '../random.js';
-import { type TrainConfig, IDENTITY_KEYS, parseDumpEpochs, resolveConfig } from './hodas-stinis-config.js';
-import { METRIC_COLUMNS, type MetricsRow } from './metrics.js';
+import { type BnEval, type TrainConfig, IDENTITY_KEYS, parseDumpEpochs, resolveConfig } from './hodas-stinis-config.js';
+import { METRIC_COLUMNS, type MetricColumn, type MetricsRow } from './metrics.js';
+import { plateaued } from './plateau.js';
 import { checkResumable, prepareRunDir, type RunDir } from './rundir.js';
 
 export interface TrainHooks {
@@ -84,6 +88,26 @@ export async function withLoadTimeout<T>(p: Promise<T>, what: string, seconds = 
 
 const round = (v: number, digits = 6) => Number(v.toPrecision(digits));
 
+/** Rows j, j + s, j + 2s, ... of the first m rows of a row-major [*, d] array: one of s disjoint interleaved subsamples. */
+function everyNth(a: Float32Array, d: number, m: number, s: number, j: number): Float32Array {
+  const rows = Math.floor((m - 1 - j) / s) + 1;
+  const out = new Float32Array(rows * d);
+  for (let r = 0; r < rows; r++) out.set(a.subarray((j + r * s) * d, (j + r * s + 1) * d), r * d);
+  return out;
+}
+
+/**
+ * The half-width of an MI point's noise band from its estimates over s disjoint subsamples of 1/s of the
+ * ensemble: 2 standard errors of their mean, 2 sd / sqrt(s), which estimates two standard deviations of
+ * the whole-ensemble estimate when the estimator's variance falls as 1/N (a stated assumption).
+ */
+export function noiseBand(parts: readonly number[]): number {
+  const n = parts.length;
+  const mean = parts.reduce((a, b) => a + b, 0) / n;
+  const sd = Math.sqrt(parts.reduce((a, x) => a + (x - mean) ** 2, 0) / (n - 1));
+  return (2 * sd) / Math.sqrt(n);
+}
+
 /** Train one run into config.out (a run directory). Resumes when `resume`, refuses a non-empty dir otherwise. */
 export async function trainRun(
   rawConfig: Partial<Record<keyof TrainConfig, unknown>>,
@@ -92,7 +116,13 @@ export async function trainRun(
 ): Promise<TrainResult> {
   const config = resolveConfig(rawConfig);
   const log = hooks.onLog ?? (() => {});
-  const rd: RunDir = prepareRunDir(config.out, { resume: Boolean(flags.resume), force: Boolean(flags.force), columns: METRIC_COLUMNS });
+  // the optional columns only where asked, so a plain run's metrics.csv keeps its columns
+  const columns: MetricColumn[] = [
+    ...METRIC_COLUMNS,
+    ...(config.miBandSplits >= 2 ? (['miBand'] as const) : []),
+    ...(config.bnEvalVariant !== 'none' ? (['valErrorVariant', 'miVariant'] as const) : []),
+  ];
+  const rd: RunDir = prepareRunDir(config.out, { resume: Boolean(flags.resume), force: Boolean(flags.force), columns });
 
   // resume: same identity, checkpoint epoch, metrics cut back to it
   let rows: MetricsRow[] = [];
@@ -164,6 +194,7 @@ export async function trainRun(
   const widthLast = net.widths[net.widths.length - 1];
   const estimator = config.miEvery > 0 && startEpoch <= config.epochs ? await withLoadTimeout(openEstimator(config.miWorkers), 'the MI estimator (src/mi/)') : null;
 
+  let stoppedBy: 'plateau' | 'cap' = 'cap';
   try {
     for (let epoch = startEpoch; epoch <= config.epochs; epoch++) {
       // train
@@ -211,20 +242,33 @@ export async function trainRun(
       }
       const secondsTrain = (performance.now() - t0) / 1000;
 
-      // forward over the validation ensemble
+      // forward over the validation ensemble (the activations are kept whenever MI may be wanted: whether this
+      // epoch is the last is known only once its error is, under --until-plateau)
       t0 = performance.now();
-      const wantMI = estimator !== null && (epoch % config.miEvery === 0 || epoch === config.epochs);
       const wantDump = dumpEpochs.has(epoch);
-      const [errors, first, last] = tf.tidy(() => {
-        const r = net.forward(valInput, config.bnEval);
-        const keep = wantMI || wantDump;
-        const errs = tf.sum(tf.cast(tf.notEqual(tf.argMax(r.logits, 1), yVal), 'float32'));
-        return keep ? [errs, r.first, r.last] : [errs];
-      });
-      const valErrors = (await errors.data())[0];
-      const firstData = first ? ((await first.data()) as Float32Array) : null;
-      const lastData = last ? ((await last.data()) as Float32Array) : null;
-      tf.dispose([errors, ...(first ? [first] : []), ...(last ? [last] : [])]);
+      const evaluate = (mode: BnEval, keep: boolean) =>
+        tf.tidy(() => {
+          const r = net.forward(valInput, mode);
+          const errs = tf.sum(tf.cast(tf.notEqual(tf.argMax(r.logits, 1), yVal), 'float32'));
+          return keep ? [errs, r.first, r.last] : [errs];
+        });
+      const primary = evaluate(config.bnEval, estimator !== null || wantDump);
+      const valErrors = (await primary[0].data())[0];
+      const firstData = primary[1] ? ((await primary[1].data()) as Float32Array) : null;
+      const lastData = primary[2] ? ((await primary[2].data()) as Float32Array) : null;
+      tf.dispose(primary);
+      const valError = round(valErrors / data.val.n);
+      const stopping = config.untilPlateau && plateaued([...rows.map((r) => r.valError), valError]);
+      const finalEpoch = stopping || epoch === config.epochs;
+      const wantMI = estimator !== null && (epoch <= config.miDense || epoch % config.miEvery === 0 || finalEpoch);
+      let valErrorVariant: number | null = null;
+      let variantActs: [Float32Array, Float32Array] | null = null;
+      if (config.bnEvalVariant !== 'none') {
+        const v = evaluate(config.bnEvalVariant, wantMI);
+        valErrorVariant = round((await v[0].data())[0] / data.val.n);
+        if (wantMI) variantActs = [(await v[1].data()) as Float32Array, (await v[2].data()) as Float32Array];
+        tf.dispose(v);
+      }
       const secondsForward = (performance.now() - t0) / 1000;
 
       if (wantDump && firstData && lastData) {
@@ -232,18 +276,32 @@ export async function trainRun(
         writeNpy(rd.path('activations', `epoch-${epoch}-last.npy`), lastData, [data.val.n, widthLast]);
       }
 
-      // MI(first; last) over the validation ensemble, in bits
+      // MI(first; last) over the validation ensemble, in bits; its noise band; the variant's MI
       t0 = performance.now();
       let mi: number | null = null;
-      if (wantMI && firstData && lastData) {
-        const m = Math.min(data.val.n, config.miSamples ?? data.val.n);
+      let miBand: number | null = null;
+      let miVariant: number | null = null;
+      const estimate = async (first: Float32Array, last: Float32Array, m: number) => {
         const r = await estimator!.estimate(
-          { data: firstData.subarray(0, m * widthFirst), shape: [m, widthFirst] },
-          { data: lastData.subarray(0, m * widthLast), shape: [m, widthLast] },
+          { data: first.subarray(0, m * widthFirst), shape: [m, widthFirst] },
+          { data: last.subarray(0, m * widthLast), shape: [m, widthLast] },
           { k: config.k },
         );
-        mi = round(r.mi);
         for (const w of r.warnings) log(`infoflow train: epoch ${epoch}: ${w}`);
+        return r.mi;
+      };
+      if (wantMI && firstData && lastData) {
+        const m = Math.min(data.val.n, config.miSamples ?? data.val.n);
+        mi = round(await estimate(firstData, lastData, m));
+        if (config.miBandSplits >= 2) {
+          const parts: number[] = [];
+          for (let j = 0; j < config.miBandSplits; j++) {
+            const [f, l] = [everyNth(firstData, widthFirst, m, config.miBandSplits, j), everyNth(lastData, widthLast, m, config.miBandSplits, j)];
+            parts.push(await estimate(f, l, f.length / widthFirst));
+          }
+          miBand = round(noiseBand(parts));
+        }
+        if (variantActs) miVariant = round(await estimate(variantActs[0], variantActs[1], Math.min(data.val.n, config.miVariantSamples ?? data.val.n)));
       }
       const secondsMI = wantMI ? (performance.now() - t0) / 1000 : 0;
 
@@ -251,22 +309,29 @@ export async function trainRun(
         epoch,
         trainLoss: round(lossSum / nTrain),
         trainError: round(errSum / nTrain),
-        valError: round(valErrors / data.val.n),
+        valError,
         mi,
         secondsTrain: round(secondsTrain, 4),
         secondsForward: round(secondsForward, 4),
         secondsMI: round(secondsMI, 4),
+        ...(config.miBandSplits >= 2 ? { miBand } : {}),
+        ...(config.bnEvalVariant !== 'none' ? { valErrorVariant, miVariant } : {}),
       };
       rd.appendMetrics(row);
       rd.saveCheckpoint({ epoch, variables: net.exportState() });
       rows.push(row);
       hooks.onEpoch?.(row, { run: rd.name, epochs: config.epochs });
+      if (stopping) {
+        stoppedBy = 'plateau';
+        break;
+      }
     }
   } finally {
     await estimator?.close();
     tf.dispose([yTrain, yVal, ...[xTrain, xTrainT, xVal].filter((t): t is tf.Tensor2D => t !== null)]);
     net.dispose();
   }
-  rd.writeDone({ run: rd.name, epochs: config.epochs, backend: backend.name, final: rows[rows.length - 1] ?? null });
+  const last = rows[rows.length - 1] ?? null;
+  rd.writeDone({ run: rd.name, epochs: last?.epoch ?? 0, cap: config.epochs, stoppedBy, backend: backend.name, final: last });
   return { run: rd.name, dir: rd.dir, rows, backend };
 }

@@ -21,12 +21,20 @@ export interface MetricsRow {
   secondsMI: number;
   /** mean validation loss (DVCNN runs only) */
   valLoss?: number;
+  /** half-width (bits) of the MI's noise band from disjoint subsamples (--mi-band-splits); null when not measured */
+  miBand?: number | null;
+  /** validation error under the other BatchNorm evaluation mode (--bn-eval-variant); null when not measured */
+  valErrorVariant?: number | null;
+  /** MI under the other BatchNorm evaluation mode, over --mi-variant-samples images; null when not measured */
+  miVariant?: number | null;
 }
 
 /** metrics.csv's columns, in order, for each trainer. */
 export const METRIC_COLUMNS = ['epoch', 'trainLoss', 'trainError', 'valError', 'mi', 'secondsTrain', 'secondsForward', 'secondsMI'] as const;
+/** Columns a Hodas & Stinis run adds after METRIC_COLUMNS when asked (--mi-band-splits, --bn-eval-variant). */
+export const OPTIONAL_METRIC_COLUMNS = ['miBand', 'valErrorVariant', 'miVariant'] as const;
 export const DVCNN_METRIC_COLUMNS = ['epoch', 'trainLoss', 'trainError', 'valError', 'valLoss', 'mi', 'secondsTrain', 'secondsForward', 'secondsMI'] as const;
-export type MetricColumn = (typeof DVCNN_METRIC_COLUMNS)[number];
+export type MetricColumn = (typeof DVCNN_METRIC_COLUMNS)[number] | (typeof OPTIONAL_METRIC_COLUMNS)[number];
 
 /**
  * The rows of `<runDir>/metrics.jsonl` in file order ([] when absent). A last line that does not parse is

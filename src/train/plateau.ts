@@ -1,0 +1,28 @@
+/**
+ * When a run has converged (`train --until-plateau`): its validation error has gained less than
+ * PLATEAU.minGain over the last PLATEAU.window of its epochs, checked from PLATEAU.minEpochs on. The
+ * gain is the best error before the window minus the best error so far, so one noisy epoch neither
+ * stops a run nor keeps it going; `--epochs` stays the cap.
+ */
+export const PLATEAU = {
+  /** the trailing share of the epochs so far that must bring the gain */
+  window: 0.2,
+  /** 0.1 percentage points of validation error */
+  minGain: 0.001,
+  /** no run stops before this epoch (a window of 10 epochs at the earliest) */
+  minEpochs: 50,
+} as const;
+
+/** Whether the run whose validation errors by epoch (index = epoch, 0 = untrained) are `valErrors` has plateaued. */
+export function plateaued(valErrors: readonly number[], rule: { window: number; minGain: number; minEpochs: number } = PLATEAU): boolean {
+  const epoch = valErrors.length - 1;
+  if (epoch < rule.minEpochs) return false;
+  const windowStart = Math.floor((1 - rule.window) * epoch);
+  let bestBefore = Infinity;
+  let best = Infinity;
+  for (let e = 0; e <= epoch; e++) {
+    if (e <= windowStart) bestBefore = Math.min(bestBefore, valErrors[e]);
+    best = Math.min(best, valErrors[e]);
+  }
+  return bestBefore - best < rule.minGain;
+}
