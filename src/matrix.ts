@@ -91,3 +91,11 @@ function checkFinite(m: Matrix, name: string): void {
     throw inputError(name, `has ${bad} non-finite value${bad === 1 ? '' : 's'} (NaN or Inf), first in row ${first}; remove or impute those rows`);
   }
 }
+
+/** The rows `rows` of `m`, in that order, as a new matrix of the same float type (a shuffle or a subsample). */
+export function selectRows(m: Matrix, rows: ArrayLike<number>): Matrix {
+  const { data, d } = m;
+  const out = data instanceof Float32Array ? new Float32Array(rows.length * d) : new Float64Array(rows.length * d);
+  for (let i = 0; i < rows.length; i++) out.set(data.subarray(rows[i] * d, rows[i] * d + d), i * d);
+  return { data: out, n: rows.length, d };
+}
