@@ -3,8 +3,10 @@
  * The command line. This is the only file that prints errors and sets exit codes:
  * commands throw InfoflowError (src/errors.ts) and this file turns them into one line and exit 2.
  */
+import { createRequire } from 'node:module';
 import { Command, CommanderError } from 'commander';
 import { isInfoflowError } from './errors.js';
+import { watchParentPipe } from './process/parent-pipe.js';
 
 type Register = (program: Command) => void;
 
@@ -24,10 +26,29 @@ function fail(message: string, code: number): never {
   process.exit(code);
 }
 
+/**
+ * A closed stdout or stderr (`infoflow train --json | head -1`) is a normal end, as SIGPIPE is for C tools, but
+ * with exit code 0 and no message: every epoch already computed is on disk (durable writes, src/io/), the
+ * exit hooks release the locks and stop `reproduce`'s children, and the same command resumes.
+ */
+function endQuietlyOnClosedPipes(): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code === 'EPIPE' || e.code === 'ERR_STREAM_DESTROYED') process.exit(0);
+      throw e;
+    });
+  }
+}
+
 export async function main(argv: string[]): Promise<void> {
+  endQuietlyOnClosedPipes();
+  // a child of `reproduce`: stop when the parent dies (its last complete epoch is on disk; a rerun resumes it)
+  watchParentPipe(() => process.exit(1));
+  const { version } = createRequire(import.meta.url)('../package.json') as { version: string };
   const program = new Command();
   program
     .name('infoflow')
+    .version(version, '-V, --version', 'print the version')
     .description('Mutual information between the layers of a neural network while it trains (KSG estimator, SIMD WebAssembly).')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();

@@ -78,7 +78,7 @@ describe('durable writes', () => {
     const file = join(root, 'a-file');
     writeFileSync(file, '');
     const e1 = fsError(join(file, 'run', 'config.json'), Object.assign(new Error('x'), { code: 'ENOTDIR' }));
-    expect(e1.message).toMatch(new RegExp(`${file} is a file, not a folder \\(ENOTDIR\\); remove it or choose another --out`));
+    expect(e1.message).toMatch(new RegExp(`${file} is a file, not a folder \\(ENOTDIR\\); remove it or choose a writable --out`));
     const e2 = fsError(file, Object.assign(new Error('x'), { code: 'EEXIST' }), 'create the folder');
     expect(e2.message).toMatch(/is a file, not a folder \(EEXIST\)/);
     expect(explainFsCode('EROFS', '/x')).toMatch(/read-only/);

@@ -4,13 +4,14 @@
  * figure (src/figures/index.ts lists them) does the work.
  */
 import { availableParallelism } from 'node:os';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { InfoflowError, usageError } from '../errors.js';
 import { BACKENDS } from '../backend.js';
 import { type ExecutorChoice, type ExecutorCliOptions, addExecutorOptions, resolveExecutor } from '../figures/executors/options.js';
 import { RunsQueuedOnSlurm } from '../figures/executors/slurm.js';
 import { figureIds, getFigure } from '../figures/index.js';
+import { lockFolder, staleLockNote } from '../io/lock.js';
 import type { FigureProgress, Preset } from '../figures/pipeline/figure.js';
 import { ensureDir } from '../figures/pipeline/files.js';
 import { verdictWord } from '../figures/pipeline/verdicts.js';
@@ -130,6 +131,12 @@ function makeProgress(r: ResolvedReproduce): FigureProgress {
 export async function reproduce(o: ReproduceOptions): Promise<void> {
   const r = resolveReproduceOptions(o);
   const fig = getFigure(r.figure);
+  // one writer per figure folder: a second reproduce on the same --out is refused, naming the first
+  const figureDir = join(r.outDir, `figure-${fig.id}`);
+  ensureDir(figureDir, '--out');
+  const lock = lockFolder(figureDir, `reproduce --figure ${fig.id}`);
+  const stale = staleLockNote(figureDir, lock);
+  if (stale && !r.quiet) process.stderr.write(`infoflow: ${stale}\n`);
   const progress = makeProgress(r);
   let result;
   try {
@@ -143,6 +150,7 @@ export async function reproduce(o: ReproduceOptions): Promise<void> {
     return;
   } finally {
     progress.stop();
+    lock.release();
   }
   if (r.json) {
     process.stdout.write(`${JSON.stringify({ event: 'figure-done', figure: fig.id, preset: r.preset, dir: result.dir, files: result.files, failed: result.failed, verdicts: result.verdicts })}\n`);

@@ -38,26 +38,30 @@ export function explainFsCode(code: string | undefined, path: string): string | 
     case 'ENOTDIR':
     case 'EEXIST': {
       const file = fileInTheWay(path);
-      if (file) return `${file} is a file, not a folder (${code}); remove it or choose another --out`;
-      return code === 'ENOTDIR' ? 'a part of the path is not a folder (ENOTDIR); choose another --out' : undefined;
+      if (file) return `${file} is a file, not a folder (${code}); remove it or choose a writable --out`;
+      return code === 'ENOTDIR' ? 'a part of the path is not a folder (ENOTDIR); choose a writable --out' : undefined;
     }
     case 'EACCES':
     case 'EPERM':
-      return `permission denied (${code}); choose a folder you can write, or fix its permissions`;
+      return `permission denied (${code}); fix its permissions or choose a writable --out`;
     case 'EMFILE':
     case 'ENFILE':
       return `too many open files (${code}); raise the limit (ulimit -n) or run fewer jobs at once (--jobs)`;
     case 'ENAMETOOLONG':
-      return 'the path is too long (ENAMETOOLONG); choose a shorter --out';
+      return 'the path is too long (ENAMETOOLONG); choose a shorter, writable --out';
     default:
       return undefined;
   }
 }
 
+/** The cause and fix of a failed file-system call on `path`, always some words (Node's code at worst). */
+export function fsCause(e: unknown, path: string): string {
+  const err = e as NodeJS.ErrnoException;
+  return explainFsCode(err?.code, path) ?? `${err?.code ?? err?.message ?? String(e)}; choose a writable --out`;
+}
+
 /** An InfoflowError ('io', exit 2) for a failed `doing` ('write', 'create the folder') on `path`. */
 export function fsError(path: string, e: unknown, doing = 'write'): InfoflowError {
   if (isInfoflowError(e)) return e;
-  const err = e as NodeJS.ErrnoException;
-  const why = explainFsCode(err?.code, path) ?? `${err?.code ?? err?.message ?? String(e)}; choose a writable --out`;
-  return new InfoflowError('io', `${path}: cannot ${doing}: ${why}`, { cause: e });
+  return new InfoflowError('io', `${path}: cannot ${doing}: ${fsCause(e, path)}`, { cause: e });
 }

@@ -4,7 +4,8 @@
  * is refused with an error that names the holder. A lock left by a process that died (same host, and
  * `kill(pid, 0)` says no such process) is stale: it is taken over and the caller is told whose it was. A lock
  * from another host cannot be checked from here and is refused, naming that host (remove it by hand when that
- * run is known to be over). The lock is released on exit and on SIGTERM, SIGINT and SIGHUP (exit-hooks.ts).
+ * run is known to be over). The lock is released by release() and on exit (exit-hooks.ts); a process killed
+ * by a signal leaves it stale.
  */
 import { closeSync, openSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
@@ -95,12 +96,18 @@ function tryCreate(path: string, me: LockHolder): boolean {
   return true;
 }
 
+/** The locks this process holds, by lock-file path. */
+const held = new Map<string, FolderLock>();
+
 /**
  * Takes the lock on `dir` (which must exist) for `command` ('train', 'reproduce --figure 5', ...). Throws a
- * config error naming the holder when a live process, or a process on another host, holds it.
+ * config error naming the holder when a live process, or a process on another host, holds it. A lock this
+ * process already holds on `dir` is refused too, unless `replaceOwn` (a library caller that runs one trainer
+ * after another in the same folder: the newer call takes it over).
  */
-export function lockFolder(dir: string, command: string): FolderLock {
+export function lockFolder(dir: string, command: string, opts: { replaceOwn?: boolean } = {}): FolderLock {
   const path = join(dir, LOCK_FILE);
+  if (opts.replaceOwn) held.get(path)?.release();
   const me: LockHolder = { pid: process.pid, host: hostname(), command, started: new Date().toISOString() };
   let tookOver: LockHolder | undefined;
   try {
@@ -153,12 +160,15 @@ export function lockFolder(dir: string, command: string): FolderLock {
     if (released) return;
     released = true;
     removeHook();
+    held.delete(path);
     // only our own lock: a lock file that is no longer ours (deleted and retaken by hand) stays
     const now = readHolder(path);
     if (now !== 'gone' && now !== 'unreadable' && now.pid === me.pid && now.started === me.started) rmSync(path, { force: true });
   };
   const removeHook = onProcessExit(release);
-  return { path, ...(tookOver ? { tookOver } : {}), release };
+  const lock: FolderLock = { path, ...(tookOver ? { tookOver } : {}), release };
+  held.set(path, lock);
+  return lock;
 }
 
 /** The note a caller prints when `lock` replaced a stale one. */

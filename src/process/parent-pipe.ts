@@ -6,35 +6,49 @@
  * directory at its last complete epoch, ready for --resume. The parent also kills its children (SIGTERM)
  * when it exits or is stopped by a signal (exit-hooks.ts), the faster path when it can run code.
  */
-import type { ChildProcess, SpawnOptions } from 'node:child_process';
+import { type ChildProcess, type ChildProcessByStdio, spawn } from 'node:child_process';
 import { Socket } from 'node:net';
+import type { Readable } from 'node:stream';
 import { onProcessExit } from './exit-hooks.js';
 
 export const PARENT_PIPE_ENV = 'INFOFLOW_PARENT_PIPE';
 const PARENT_FD = 3;
 
-/** Spawn options for a child that stops when this process dies: stdout and stderr piped, fd 3 the parent pipe. */
-export function childSpawnOptions(env: NodeJS.ProcessEnv = process.env): SpawnOptions & { stdio: ['ignore', 'pipe', 'pipe', 'pipe'] } {
-  return { stdio: ['ignore', 'pipe', 'pipe', 'pipe'], env: { ...env, [PARENT_PIPE_ENV]: String(PARENT_FD) } };
-}
-
 const children = new Set<ChildProcess>();
 let hooked = false;
 
 /** Kills `child` (SIGTERM) if it is still running when this process exits or is stopped by a signal. */
-export function killWithParent(child: ChildProcess): void {
+function killWithParent(child: ChildProcess): void {
   children.add(child);
   child.once('exit', () => children.delete(child));
   if (hooked) return;
   hooked = true;
-  onProcessExit(() => {
-    for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGTERM');
-  });
+  onProcessExit(
+    () => {
+      for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGTERM');
+    },
+    { signals: true },
+  );
 }
 
 /**
- * In a child started with childSpawnOptions: calls `onParentGone` once when the parent pipe closes. Returns
- * false (and watches nothing) when this process was not started that way.
+ * Spawns `command args` with stdout and stderr piped and fd 3 its parent pipe, so that it stops when this
+ * process dies; it is also killed (SIGTERM) when this process exits or is stopped by a signal.
+ */
+export function spawnWithParentPipe(command: string, args: string[], env: NodeJS.ProcessEnv = process.env): ChildProcessByStdio<null, Readable, Readable> {
+  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe', 'pipe'], env: { ...env, [PARENT_PIPE_ENV]: String(PARENT_FD) } });
+  killWithParent(child);
+  return child as unknown as ChildProcessByStdio<null, Readable, Readable>;
+}
+
+/** Set by watchParentPipe: what to do when the parent is gone, and the parent it started with. */
+let whenParentGone: (() => void) | undefined;
+let parentPid = 0;
+
+/**
+ * In a child started with spawnWithParentPipe: calls `onParentGone` once when the parent pipe closes, or
+ * when checkParent() finds the parent gone. Returns false (and watches nothing) when this process was not
+ * started that way.
  */
 export function watchParentPipe(onParentGone: () => void): boolean {
   const fd = Number(process.env[PARENT_PIPE_ENV]);
@@ -53,6 +67,8 @@ export function watchParentPipe(onParentGone: () => void): boolean {
     gone = true;
     onParentGone();
   };
+  whenParentGone = fire;
+  parentPid = process.ppid;
   socket.on('end', fire);
   socket.on('close', fire);
   socket.on('error', fire);
@@ -60,4 +76,13 @@ export function watchParentPipe(onParentGone: () => void): boolean {
   // the watch must not keep the process alive once its work is done
   socket.unref();
   return true;
+}
+
+/**
+ * Between two units of work (a trainer calls it after each epoch's checkpoint): acts at once if the parent
+ * died. The pipe's end-of-file needs the event loop, which a training loop on the in-process backends does
+ * not turn; a dead parent's children are re-parented, so a changed parent pid says the same, synchronously.
+ */
+export function checkParent(): void {
+  if (whenParentGone && process.ppid !== parentPid) whenParentGone();
 }

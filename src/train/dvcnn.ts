@@ -220,7 +220,7 @@ export async function trainDvcnn(rawConfig: Partial<Record<keyof DvcnnTrainConfi
   const outDir = opts.outDir;
   let run: RunDir | undefined;
   try {
-    run = outDir ? prepareRunDir(outDir, { resume: Boolean(opts.resume), force: Boolean(opts.force), columns: DVCNN_METRIC_COLUMNS }) : undefined;
+    run = outDir ? prepareRunDir(outDir, { resume: Boolean(opts.resume), force: Boolean(opts.force), columns: DVCNN_METRIC_COLUMNS, command: 'train-dvcnn', onLog: opts.onLog }) : undefined;
   } catch (e) {
     if ((e as { kind?: string }).kind) throw e;
     throw ioError(outDir ?? '.', `cannot prepare the run directory (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); choose a writable --out`, e);

@@ -122,7 +122,7 @@ export async function trainRun(
     ...(config.miBandSplits >= 2 ? (['miBand'] as const) : []),
     ...(config.bnEvalVariant !== 'none' ? (['valErrorVariant', 'miVariant'] as const) : []),
   ];
-  const rd: RunDir = prepareRunDir(config.out, { resume: Boolean(flags.resume), force: Boolean(flags.force), columns });
+  const rd: RunDir = prepareRunDir(config.out, { resume: Boolean(flags.resume), force: Boolean(flags.force), columns, onLog: log });
 
   // resume: same identity, checkpoint epoch, metrics cut back to it
   let rows: MetricsRow[] = [];

@@ -10,12 +10,19 @@
  *   done.json              when the run finished
  * Order at the end of an epoch: metrics row, then checkpoint. A kill between the two leaves a row newer than the
  * checkpoint; the trainer keeps only rows up to the checkpoint's epoch (resetMetrics) and runs the next again.
- * Every write goes through writeFileDurable or appendDurable.
+ * Every write goes through writeFileDurable or appendDurable (src/io/durable.ts: every byte checked, so a
+ * full disk is an error that leaves the last checkpoint and metrics as they were). One writer at a time: the
+ * directory is locked (src/io/lock.ts) from prepareRunDir until done.json is written or the process ends.
  */
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { csvRows, csvText } from '../csv.js';
 import { configError, ioError, usageError } from '../errors.js';
+import { makeDirs } from '../io/dirs.js';
+import { appendDurable, writeFileDurable } from '../io/durable.js';
+import { fsCause, fsError } from '../io/fs-errors.js';
+import { type FolderLock, LOCK_FILE, lockFolder, staleLockNote } from '../io/lock.js';
+import { checkParent } from '../process/parent-pipe.js';
 import { type MetricColumn, type MetricsRow, readMetrics } from './metrics.js';
 
 export interface Checkpoint {
@@ -26,28 +33,6 @@ export interface Checkpoint {
 
 const RUN_FILES = ['config.json', 'metrics.csv', 'metrics.jsonl', 'checkpoint', 'activations', 'done.json'];
 const RUN_FILE_PATTERN = /^layer-stats-epoch-\d+\.json$/;
-
-function writeFileDurable(path: string, text: string | Uint8Array): void {
-  const tmp = `${path}.tmp`;
-  const fd = openSync(tmp, 'w');
-  try {
-    writeSync(fd, typeof text === 'string' ? Buffer.from(text) : text);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, path);
-}
-
-function appendDurable(path: string, text: string): void {
-  const fd = openSync(path, 'a');
-  try {
-    writeSync(fd, text);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-}
 
 /** Keys whose values differ between two flat configs (for --resume). */
 export function configDiff(a: Record<string, unknown>, b: Record<string, unknown>, keys: readonly string[]): string[] {
@@ -70,6 +55,8 @@ export class RunDir {
   readonly dir: string;
   readonly name: string;
   private columns: readonly MetricColumn[];
+  /** this process's lock on the directory, from prepareRunDir */
+  lock?: FolderLock;
 
   constructor(dir: string, columns: readonly MetricColumn[]) {
     this.dir = resolve(dir);
@@ -116,12 +103,18 @@ export class RunDir {
   }
 
   saveCheckpoint(ck: Checkpoint): void {
-    mkdirSync(this.path('checkpoint'), { recursive: true });
+    try {
+      mkdirSync(this.path('checkpoint'), { recursive: true });
+    } catch (e) {
+      throw fsError(this.path('checkpoint'), e, 'create the folder');
+    }
     const variables: Record<string, { shape: number[]; data: string }> = {};
     for (const [k, v] of Object.entries(ck.variables)) {
       variables[k] = { shape: v.shape, data: Buffer.from(v.data.buffer, v.data.byteOffset, v.data.byteLength).toString('base64') };
     }
     writeFileDurable(this.path('checkpoint', 'state.json'), JSON.stringify({ format: 1, epoch: ck.epoch, extra: ck.extra ?? {}, variables }));
+    // a child of `reproduce` whose parent died stops here, its epoch complete on disk
+    checkParent();
   }
 
   loadCheckpoint(): Checkpoint | null {
@@ -143,27 +136,41 @@ export class RunDir {
     return { epoch: raw.epoch, variables, extra: raw.extra };
   }
 
+  /** Writes done.json: the run is finished, and the directory is unlocked. */
   writeDone(info: object): void {
     this.writeJson('done.json', info);
+    this.unlock();
+  }
+
+  unlock(): void {
+    this.lock?.release();
+    this.lock = undefined;
   }
 }
 
 /**
- * Create or reopen a run directory. Without resume/force a non-empty directory is refused; force deletes the
- * run files (only those) first.
+ * Create or reopen a run directory and lock it (a second writer is refused, naming the holder; a dead
+ * holder's lock is taken over, with a note to `onLog`). Without resume/force a non-empty directory is
+ * refused; force deletes the run files (only those) first.
  */
-export function prepareRunDir(dir: string, opts: { resume: boolean; force: boolean; columns: readonly MetricColumn[] }): RunDir {
+export function prepareRunDir(
+  dir: string,
+  opts: { resume: boolean; force: boolean; columns: readonly MetricColumn[]; command?: string; onLog?: (line: string) => void },
+): RunDir {
+  if (opts.resume && opts.force) throw usageError('--resume/--force', 'choose one: continue the run, or start it again');
   const rd = new RunDir(dir, opts.columns);
   try {
-    mkdirSync(rd.dir, { recursive: true });
+    makeDirs(rd.dir);
     const probe = rd.path('.write-test');
     writeFileDurable(probe, '');
     rmSync(probe);
   } catch (e) {
-    const err = e as NodeJS.ErrnoException;
-    throw ioError(dir, `cannot write the run directory (${err.code ?? err.message}); choose a writable --out`, e);
+    throw ioError(dir, `cannot write the run directory: ${fsCause((e as { cause?: unknown }).cause ?? e, rd.dir)}`, e);
   }
-  const entries = readdirSync(rd.dir);
+  rd.lock = lockFolder(rd.dir, opts.command ?? 'train', { replaceOwn: true });
+  const note = staleLockNote(rd.dir, rd.lock);
+  if (note) opts.onLog?.(`infoflow: ${note}`);
+  const entries = readdirSync(rd.dir).filter((e) => e !== LOCK_FILE);
   if (opts.resume) return rd;
   if (entries.length > 0) {
     if (!opts.force) {

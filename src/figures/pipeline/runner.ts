@@ -14,11 +14,12 @@
  * last epoch) is killed (SIGTERM, then SIGKILL 5 s later) and reported failed with its last stderr lines;
  * the others go on, and a re-run resumes it from its checkpoint. 0 turns the watchdog off.
  */
-import { spawn } from 'node:child_process';
-import { cpSync, existsSync, readFileSync, rmSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { cpSync, existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { configError, ioError } from '../../errors.js';
+import { LOCK_FILE } from '../../io/lock.js';
+import { spawnWithParentPipe } from '../../process/parent-pipe.js';
 import { executeOnSlurm, refuseWhileOnSlurm } from '../executors/slurm.js';
 import { type MetricsRow, readMetrics } from '../../train/metrics.js';
 import { ensureDir, writeTextFile } from './files.js';
@@ -80,7 +81,8 @@ export function prepareFigureDir(figureDir: string, manifest: Manifest, force: b
           `was made with another configuration (${was}; now preset '${manifest.preset}', ${manifest.runs.length} runs); use another --out, or --force to delete it and start again`,
         );
       }
-      rmSync(figureDir, { recursive: true, force: true });
+      // everything but the lock this process holds on the folder (reproduce took it)
+      for (const entry of readdirSync(figureDir)) if (entry !== LOCK_FILE) rmSync(join(figureDir, entry), { recursive: true, force: true });
     }
   }
   ensureDir(join(figureDir, 'runs'));
@@ -138,7 +140,8 @@ function runChild(spec: RunSpec, runDir: string, ctx: FigureContext): Promise<Ru
   ctx.progress.runStart(spec.name, total, before.length);
   const args = [cliPath(), ...trainArgs(spec, runDir, ctx.backend, resume)];
   return new Promise((resolveOutcome) => {
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    // the child stops when this process dies, SIGKILL included (its parent pipe closes), or exits (killed here)
+    const child = spawnWithParentPipe(process.execPath, args);
     const errLines: string[] = [];
     let out = '';
     // the watchdog: re-armed at every epoch line; when it fires the child is killed and reported stalled
@@ -242,7 +245,7 @@ function reuseFinished(spec: RunSpec, dir: string, siblings: string[], ctx: Figu
     if (!theirs || !sameJson(theirs, spec) || !existsSync(join(from, 'done.json'))) continue;
     try {
       rmSync(dir, { recursive: true, force: true });
-      cpSync(from, dir, { recursive: true });
+      cpSync(from, dir, { recursive: true, filter: (src) => basename(src) !== LOCK_FILE });
     } catch (e) {
       throw ioError(dir, `cannot copy the finished run ${from} (${(e as Error).message}); choose a writable --out`, e);
     }
