@@ -1,5 +1,6 @@
 /**
- * The JavaScript side of the WASM kernel (assembly/index.ts): compiles build/release.wasm once, lays out the
+ * The JavaScript side of the WASM kernel (assembly/): compiles build/release.wasm once and reads its memory layout
+ * from its exports (header field offsets, magic, version, record sizes: assembly/layout.ts), lays out the
  * arrays in a shared WebAssembly.Memory (one memory per KsgKernel, grown as needed and reused across calls),
  * writes the joint points (with optional noise) in float64, and builds the trees. `knn`, then `countPrep` (on
  * this thread), then `count` run on any instance over the same memory: this thread's, or a pool worker's (see
@@ -9,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import { InfoflowError } from '../errors.js';
 import { findRepoFile } from '../repo-files.js';
 import type { Matrix } from '../matrix.js';
-import { Xoshiro128 } from './noise.js';
+import { Xoshiro128 } from '../random.js';
 
 // The WebAssembly JS API as far as used here (lib ES2022 and @types/node 20 do not declare it).
 declare global {
@@ -22,6 +23,9 @@ declare global {
       readonly buffer: ArrayBuffer | SharedArrayBuffer;
       grow(pages: number): number;
     }
+    class Global {
+      readonly value: number;
+    }
     class Instance {
       constructor(module: Module, imports?: Record<string, Record<string, unknown>>);
       readonly exports: Record<string, unknown>;
@@ -29,28 +33,46 @@ declare global {
   }
 }
 
-/**
- * Points per leaf at most (LEAF in assembly/index.ts: a leaf block is 64 u8 lanes per dim). Measured, query CPU
- * seconds at N = 10,000, W = 32: leaves of 16 / 32 / 64 / 128 points take 2.21 / 1.60 / 1.35 / 1.32 s.
- */
-export const LEAF_SIZE = 64;
 const PAGE = 65536;
 const MAX_PAGES = 65536;
 /** Below this the kernel's memory is not used (no static data), so the layout starts here. */
 const BASE = 65536;
 
-// context header slots (the C_* constants in assembly/index.ts); the 8-bit quantisation (min, step) at QUANT_BYTE
-const HEADER = [
-  'n', 'k', 'dxp', 'dyp', 'levels', 'Z', 'visit', 'unused7', 'unused8', 'permZ', 'permX', 'permY', 'tmpRow', 'spread',
-  'zDim', 'zCol', 'zBound', 'xDim', 'xCol', 'xBound', 'yDim', 'yCol', 'yBound', 'eps', 'nx', 'ny', 'stats', 'scratch', 'dx', 'dy',
-  'xEps', 'yEps', 'xIdx', 'yIdx', 'xThr', 'yThr', 'xMaxEps', 'yMaxEps', 'block', 'zRow8', 'xRow8', 'yRow8',
+/** The layout this file lays out: LAYOUT_MAGIC and LAYOUT_VERSION of assembly/layout.ts, checked at load. */
+export const LAYOUT_MAGIC = 0x3147534b;
+export const LAYOUT_VERSION = 1;
+
+/** Header fields this file writes, by kind; the module's HEADER_<field> exports must name exactly these. */
+export const SCALAR_FIELDS = ['magic', 'version', 'n', 'k', 'dx', 'dy', 'dxp', 'dyp', 'levels'] as const;
+export const REGION_FIELDS = [
+  'Z', 'visit', 'permZ', 'permX', 'permY', 'tmpRow', 'spread', 'stats', 'eps', 'nx', 'ny', 'scratch', 'block', 'trees',
+  'zDim', 'zCol', 'zBound', 'zRow8', 'xDim', 'xCol', 'xBound', 'xRow8', 'yDim', 'yCol', 'yBound', 'yRow8',
+  'xEps', 'yEps', 'xIdx', 'yIdx', 'xThr', 'yThr', 'xMaxEps', 'yMaxEps',
 ] as const;
-type Slot = (typeof HEADER)[number];
-const QUANT_BYTE = 240;
-const HEADER_BYTES = 256;
+export const F64_FIELDS = ['qMin', 'qStep'] as const;
+type Region = (typeof REGION_FIELDS)[number];
+type Field = (typeof SCALAR_FIELDS)[number] | Region | (typeof F64_FIELDS)[number];
+
+/** The memory layout as the module defines it (assembly/layout.ts), read from its exports. */
+export interface KernelLayout {
+  magic: number;
+  version: number;
+  /** points per leaf at most */
+  leaf: number;
+  headerBytes: number;
+  treesBytes: number;
+  /** byte offset of each header field from ctx */
+  offsets: Record<Field, number>;
+  /** bytes of one slot's scratch */
+  slotBytes(dz: number): number;
+  /** bytes of a row-major u8 row of d coordinates (the rows8 regions) */
+  row8Bytes(d: number): number;
+  /** bytes per query record of the block region */
+  blockStride(dm: number, dz: number, leaves: number, levels: number, k: number): number;
+}
 
 export interface KernelExports {
-  build(ctx: number): void;
+  build(ctx: number): number;
   knn(ctx: number, p0: number, p1: number, slot: number): void;
   countPrep(ctx: number): void;
   count(ctx: number, p0: number, p1: number, slot: number): void;
@@ -66,10 +88,51 @@ export interface QueryJob {
 
 export { findRepoFile };
 
+const STALE = 'build/release.wasm does not match src/mi/kernel.ts; rebuild it with `npm run build`';
+
+/** Read and check the module's layout exports: a stale or foreign build is refused here, before any memory is written. */
+export function readLayout(module: WebAssembly.Module): KernelLayout {
+  const ex = instantiate(module, new WebAssembly.Memory({ initial: 16, maximum: MAX_PAGES, shared: true })) as unknown as Record<string, unknown>;
+  const global = (name: string): number => {
+    const g = ex[name];
+    if (!(g instanceof WebAssembly.Global)) throw new InfoflowError('config', `${STALE} (it exports no ${name})`);
+    return g.value;
+  };
+  const magic = global('LAYOUT_MAGIC');
+  const version = global('LAYOUT_VERSION');
+  if (magic !== LAYOUT_MAGIC) {
+    throw new InfoflowError('config', `${STALE} (layout magic 0x${magic.toString(16)}, expected 0x${LAYOUT_MAGIC.toString(16)})`);
+  }
+  if (version !== LAYOUT_VERSION) throw new InfoflowError('config', `${STALE} (layout version ${version}, expected ${LAYOUT_VERSION})`);
+  const known = new Set<string>([...SCALAR_FIELDS, ...REGION_FIELDS, ...F64_FIELDS]);
+  const exported = Object.keys(ex).filter((k) => k.startsWith('HEADER_') && k !== 'HEADER_BYTES').map((k) => k.slice(7));
+  const extra = exported.filter((f) => !known.has(f));
+  const missing = [...known].filter((f) => !exported.includes(f));
+  if (extra.length || missing.length) {
+    throw new InfoflowError('config', `${STALE} (header fields ${[...extra.map((f) => `+${f}`), ...missing.map((f) => `-${f}`)].join(' ')})`);
+  }
+  const offsets = Object.fromEntries([...known].map((f) => [f, global(`HEADER_${f}`)])) as Record<Field, number>;
+  const fn = <F>(name: string): F => {
+    if (typeof ex[name] !== 'function') throw new InfoflowError('config', `${STALE} (it exports no ${name}())`);
+    return ex[name] as F;
+  };
+  return {
+    magic, version, leaf: global('LEAF'), headerBytes: global('HEADER_BYTES'), treesBytes: global('TREES_BYTES'), offsets,
+    slotBytes: fn('slotBytes'), row8Bytes: fn('row8Bytes'), blockStride: fn('blockStride'),
+  };
+}
+
 let cachedModule: WebAssembly.Module | undefined;
+let cachedLayout: KernelLayout | undefined;
 export function kernelModule(): WebAssembly.Module {
   if (!cachedModule) cachedModule = new WebAssembly.Module(readFileSync(findRepoFile('build/release.wasm')));
   return cachedModule;
+}
+
+/** The layout of kernelModule(), read once. */
+export function kernelLayout(): KernelLayout {
+  cachedLayout ??= readLayout(kernelModule());
+  return cachedLayout;
 }
 
 export function instantiate(module: WebAssembly.Module, memory: WebAssembly.Memory): KernelExports {
@@ -77,22 +140,16 @@ export function instantiate(module: WebAssembly.Module, memory: WebAssembly.Memo
   return inst.exports as unknown as KernelExports;
 }
 
-/** Tree depth: internal levels so that no leaf holds more than LEAF_SIZE points (midpoint splits). */
-export function treeLevels(n: number): number {
+/** Tree depth: internal levels so that no leaf holds more than `leaf` points (midpoint splits). */
+export function treeLevels(n: number, leaf: number): number {
   let levels = 0;
-  while (Math.ceil(n / 2 ** levels) > LEAF_SIZE) levels++;
+  while (Math.ceil(n / 2 ** levels) > leaf) levels++;
   return levels;
 }
 
 const even = (d: number): number => d + (d & 1);
-/** Bytes of a row-major u8 row of d coordinates (row8Bytes in assembly/index.ts). */
-const row8Bytes = (d: number): number => Math.ceil(d / 32) * 32;
 /** Regions start on 128-byte boundaries (no two regions share a cache line). */
 const align = (b: number): number => Math.ceil(b / 128) * 128;
-
-/** Bytes of one query's state in the block scratch of count() and knn() (as in assembly/index.ts), the larger. */
-const blockStride = (dm: number, dz: number, leaves: number, levels: number, k: number): number =>
-  Math.max(dm * 20 + row8Bytes(dm) + Math.ceil(leaves / 16) * 16 + 16, dz * 20 + row8Bytes(dz) + k * 8 + (levels + 1) * 16 + 8);
 
 let memoryCounter = 0;
 
@@ -112,12 +169,14 @@ export class KsgKernel {
   readonly memory: WebAssembly.Memory;
   readonly memoryId: string;
   private readonly exports: KernelExports;
-  private ptr: Record<Slot, number> = {} as Record<Slot, number>;
+  private readonly layout: KernelLayout;
+  private ptr = {} as Record<Region, number>;
   private readonly ctx = BASE;
   n = 0;
 
   constructor() {
     this.module = kernelModule();
+    this.layout = kernelLayout();
     this.memory = new WebAssembly.Memory({ initial: 16, maximum: MAX_PAGES, shared: true });
     this.memoryId = `${process.pid}-${memoryCounter++}-${Date.now()}`;
     this.exports = instantiate(this.module, this.memory);
@@ -133,26 +192,27 @@ export class KsgKernel {
     const dxp = even(x.d);
     const dyp = even(y.d);
     const dz = dxp + dyp;
-    const levels = treeLevels(n);
+    const L = this.layout;
+    const leaf = L.leaf;
+    const levels = treeLevels(n, leaf);
     const internal = 2 ** levels - 1;
     const leaves = 2 ** levels;
-    // whole 128-byte lines (as in assembly/index.ts): workers' scratch must not share cache lines
-    const slotBytes = Math.ceil((96 + dz) / 128) * 128;
-    const sizes: [Slot, number][] = [
-      ['Z', n * dz * 8], ['visit', n], ['permZ', n * 4], ['permX', n * 4], ['permY', n * 4], ['tmpRow', dz * 8], ['spread', dz * 16],
-      ['zDim', internal * 4], ['zCol', leaves * dz * LEAF_SIZE], ['zBound', internal * 16],
-      ['xDim', internal * 4], ['xCol', leaves * dxp * LEAF_SIZE], ['xBound', internal * 16],
-      ['yDim', internal * 4], ['yCol', leaves * dyp * LEAF_SIZE], ['yBound', internal * 16],
-      ['eps', n * 8], ['nx', n * 4], ['ny', n * 4], ['stats', dz * 16], ['scratch', Math.max(1, opts.slots) * slotBytes],
-      ['xEps', n * 8], ['yEps', n * 8], ['xIdx', n * 4], ['yIdx', n * 4], ['xThr', leaves * LEAF_SIZE], ['yThr', leaves * LEAF_SIZE],
-      ['xMaxEps', (internal + leaves) * 8], ['yMaxEps', (internal + leaves) * 8],
-      ['block', Math.max(1, opts.slots) * LEAF_SIZE * blockStride(Math.max(dxp, dyp), dz, leaves, levels, k)],
-      ['zRow8', n * row8Bytes(dz)], ['xRow8', n * row8Bytes(dxp)], ['yRow8', n * row8Bytes(dyp)],
-    ];
-    let off = this.ctx + HEADER_BYTES;
-    for (const [name, bytes] of sizes) {
+    const slots = Math.max(1, opts.slots);
+    const sizes: Record<Region, number> = {
+      Z: n * dz * 8, visit: n, permZ: n * 4, permX: n * 4, permY: n * 4, tmpRow: dz * 8, spread: dz * 16,
+      zDim: internal * 4, zCol: leaves * dz * leaf, zBound: internal * 16,
+      xDim: internal * 4, xCol: leaves * dxp * leaf, xBound: internal * 16,
+      yDim: internal * 4, yCol: leaves * dyp * leaf, yBound: internal * 16,
+      eps: n * 8, nx: n * 4, ny: n * 4, stats: dz * 16, scratch: slots * L.slotBytes(dz),
+      xEps: n * 8, yEps: n * 8, xIdx: n * 4, yIdx: n * 4, xThr: leaves * leaf, yThr: leaves * leaf,
+      xMaxEps: (internal + leaves) * 8, yMaxEps: (internal + leaves) * 8,
+      block: slots * leaf * L.blockStride(Math.max(dxp, dyp), dz, leaves, levels, k),
+      zRow8: n * L.row8Bytes(dz), xRow8: n * L.row8Bytes(dxp), yRow8: n * L.row8Bytes(dyp), trees: L.treesBytes,
+    };
+    let off = this.ctx + align(L.headerBytes);
+    for (const name of REGION_FIELDS) {
       this.ptr[name] = off;
-      off += align(bytes);
+      off += align(sizes[name]);
     }
     this.layoutBytes = off - this.ctx;
     const need = Math.ceil(off / PAGE);
@@ -162,9 +222,12 @@ export class KsgKernel {
     }
     if (need > have) this.memory.grow(need - have);
 
-    Object.assign(this.ptr, { n, k, dxp, dyp, levels, dx: x.d, dy: y.d });
-    const h = new Uint32Array(this.memory.buffer, this.ctx, HEADER.length);
-    HEADER.forEach((name, i) => (h[i] = this.ptr[name]));
+    const h32 = new Uint32Array(this.memory.buffer, this.ctx, L.headerBytes >> 2);
+    const scalars: Record<(typeof SCALAR_FIELDS)[number], number> = {
+      magic: LAYOUT_MAGIC, version: LAYOUT_VERSION, n, k, dx: x.d, dy: y.d, dxp, dyp, levels,
+    };
+    for (const f of SCALAR_FIELDS) h32[L.offsets[f] >> 2] = scalars[f];
+    for (const f of REGION_FIELDS) h32[L.offsets[f] >> 2] = this.ptr[f];
 
     // Z row i = [x_i, 0-pad, y_i, 0-pad] in input order; NPEET's noise order: all of x (row-major), then all of y
     const z0 = new Float64Array(this.memory.buffer, this.ptr.Z, n * dz);
@@ -179,7 +242,7 @@ export class KsgKernel {
         const o = i * dz + col;
         const s = i * d;
         for (let c = 0; c < d; c++) {
-          const v = rng ? data[s + c] + a * rng.nextDouble() : data[s + c];
+          const v = rng ? data[s + c] + a * rng.uniform() : data[s + c];
           z0[o + c] = v;
           if (v < lo) lo = v;
           if (v > hi) hi = v;
@@ -191,11 +254,11 @@ export class KsgKernel {
     // the kernel's 8-bit filter: u = floor((v - lo) / step) spans [0, 250] (padding zeros may fall outside:
     // they are equal in every row, so their bound is 0 whatever the clamping)
     const step = hi > lo ? (hi - lo) / 250 : 1;
-    const q = new Float64Array(this.memory.buffer, this.ctx + QUANT_BYTE, 2);
-    q[0] = lo;
-    q[1] = step;
+    const h64 = new Float64Array(this.memory.buffer, this.ctx, L.headerBytes >> 3);
+    h64[L.offsets.qMin >> 3] = lo;
+    h64[L.offsets.qStep >> 3] = step;
     this.n = n;
-    this.exports.build(this.ctx);
+    if (this.exports.build(this.ctx) !== 0) throw new InfoflowError('config', `${STALE} (the module refused the header)`);
   }
 
   /** eps for joint positions [p0, p1), on this thread; every position's before countPrep(). */
