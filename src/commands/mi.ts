@@ -8,7 +8,12 @@
 import { availableParallelism } from 'node:os';
 import type { Command } from 'commander';
 import { InfoflowError, inputError, usageError } from '../errors.js';
+import { toMatrix } from '../matrix.js';
+import { checkSplits, checkSubsampleSize } from '../mi/error-bars-check.js';
+import type { ErrorBars } from '../mi/error-bars.js';
 import type { MIResult } from '../mi/index.js';
+import { checkPermutations } from '../mi/permutation-check.js';
+import type { NullDistribution } from '../mi/permutation.js';
 import { readNpy, type NpyArray } from '../npy/index.js';
 import { MI_INPUT_LIMIT } from '../process/limits.js';
 import { createProgress } from '../progress.js';
@@ -19,6 +24,9 @@ export interface MiCommandOptions {
   workers?: string;
   noise?: string;
   seed?: string;
+  permutations?: string;
+  errorBars?: boolean;
+  errorBarSplits?: string;
   json?: boolean;
   quiet?: boolean;
 }
@@ -29,6 +37,10 @@ export interface MiSettings {
   workers: number;
   noise?: number;
   seed?: number;
+  /** shuffles of Y for the significance (--permutations), or none */
+  permutations?: number;
+  /** the largest split of the error bars (--error-bars, --error-bar-splits), or none */
+  errorBarSplits?: number;
   json: boolean;
   quiet: boolean;
   /** notes for stderr about the options (e.g. --seed without --noise) */
@@ -71,12 +83,19 @@ export function parseMiOptions(opts: MiCommandOptions): MiSettings {
     if (!Number.isFinite(v) || v < 0) throw usageError('--noise', `must be a finite number >= 0 (the amplitude of U[0,1) noise; NPEET uses 1e-10); got '${opts.noise}'`);
     noise = v;
   }
+  // the counts' ranges are the API's checks (src/mi/*-check.ts), so both doors say the same
+  const count = (text: string): number | string => (/^\s*[+-]?\d+\s*$/.test(text) ? Number(text) : text);
+  const permutations = opts.permutations === undefined ? undefined : checkPermutations(count(opts.permutations), '--permutations');
+  if (opts.errorBarSplits !== undefined && !opts.errorBars) throw usageError('--error-bar-splits', 'needs --error-bars (it sets their largest split)');
+  const errorBarSplits = opts.errorBars ? checkSplits(opts.errorBarSplits === undefined ? undefined : count(opts.errorBarSplits), '--error-bar-splits') : undefined;
   let seed: number | undefined;
   if (opts.seed !== undefined) {
     seed = integer('--seed', opts.seed, 0, 'an integer >= 0');
-    if (!noise) notes.push('--seed has no effect without --noise A (A > 0); ignored');
+    if (!noise && permutations === undefined && errorBarSplits === undefined) {
+      notes.push('--seed has no effect without --noise A (A > 0), --permutations or --error-bars; ignored');
+    }
   }
-  return { k, base, workers, noise, seed, json: opts.json === true, quiet: opts.quiet === true, notes };
+  return { k, base, workers, noise, seed, permutations, errorBarSplits, json: opts.json === true, quiet: opts.quiet === true, notes };
 }
 
 /** Samples (rows) and values per sample of an array read from `path`, with the checks the estimator needs. */
@@ -105,7 +124,7 @@ function checkInput(path: string, arr: NpyArray, k: number): { n: number; d: num
 }
 
 export interface MiRun {
-  result: MIResult;
+  result: MIResult & { significance?: NullDistribution; errorBars?: ErrorBars };
   settings: MiSettings;
   /** threads the estimate ran on */
   workers: number;
@@ -125,8 +144,9 @@ export async function runMi(xPath: string, yPath: string, opts: MiCommandOptions
   if (sx.n <= settings.k) {
     throw usageError('--k', `must be less than N=${sx.n}, the number of samples in ${xPath} and ${yPath}; pass --k ${Math.max(1, sx.n - 1)} or less, or more samples; got ${settings.k}`);
   }
+  if (settings.errorBarSplits !== undefined) checkSubsampleSize(sx.n, settings.k, settings.errorBarSplits, '--error-bars', '--error-bar-splits');
   // loaded only now: option and file errors stay fast, and never wait for the WebAssembly kernel or the pool
-  const { mutualInformation, POOL_MIN_N } = await import('../mi/index.js');
+  const { MIEstimator, POOL_MIN_N } = await import('../mi/index.js');
   const progress = createProgress({
     label: 'I(X;Y)',
     total: sx.n,
@@ -135,27 +155,70 @@ export async function runMi(xPath: string, yPath: string, opts: MiCommandOptions
     delayMs: 1000,
     format: 'I(X;Y) |{bar}| {percentage}% of {total} points | {duration_formatted} elapsed, ETA {eta_formatted}',
   });
+  const estimator = new MIEstimator({ workers: settings.workers });
+  const estimateOpts = {
+    k: settings.k,
+    base: settings.base,
+    ...(settings.noise !== undefined ? { noise: settings.noise } : {}),
+    ...(settings.seed !== undefined && settings.noise ? { seed: settings.seed } : {}),
+  };
   try {
-    const result = await mutualInformation(
-      { data: x.data, shape: x.shape },
-      { data: y.data, shape: y.shape },
-      {
-        k: settings.k,
-        base: settings.base,
-        workers: settings.workers,
-        ...(settings.noise !== undefined ? { noise: settings.noise } : {}),
-        ...(settings.seed !== undefined && settings.noise ? { seed: settings.seed } : {}),
-        onProgress: (done, total) => {
-          progress.setTotal(total);
-          progress.update(done);
-        },
+    const observed = await estimator.estimate({ data: x.data, shape: x.shape }, { data: y.data, shape: y.shape }, {
+      ...estimateOpts,
+      onProgress: (done, total) => {
+        progress.setTotal(total);
+        progress.update(done);
       },
-    );
+    });
+    const result: MiRun['result'] = { ...observed };
+    const extra = await moreEstimates(estimator, x, y, observed, estimateOpts, settings);
+    if (extra.significance) result.significance = extra.significance;
+    if (extra.errorBars) result.errorBars = extra.errorBars;
     // the estimator runs small inputs on this thread: report the threads it really used
     const workers = sx.n < POOL_MIN_N ? 1 : settings.workers;
     return { result, settings, workers, files: { x: xPath, y: yPath } };
   } finally {
     progress.stop();
+    await estimator.close();
+  }
+}
+
+/** The shuffles (--permutations) and subsamples (--error-bars) on the estimator of the main estimate, with a bar of estimates. */
+async function moreEstimates(
+  estimator: import('../mi/index.js').MIEstimator,
+  xa: NpyArray,
+  ya: NpyArray,
+  observed: MIResult,
+  estimateOpts: { k: number; base: number | 'e'; noise?: number; seed?: number },
+  settings: MiSettings,
+): Promise<{ significance?: NullDistribution; errorBars?: ErrorBars }> {
+  if (settings.permutations === undefined && settings.errorBarSplits === undefined) return {};
+  const [{ shuffledEstimates }, { subsampleErrorBars, subsampleEstimates }] = await Promise.all([import('../mi/permutation.js'), import('../mi/error-bars.js')]);
+  const x = toMatrix({ data: xa.data, shape: xa.shape }, 'x');
+  const y = toMatrix({ data: ya.data, shape: ya.shape }, 'y');
+  const total = (settings.permutations ?? 0) + (settings.errorBarSplits === undefined ? 0 : subsampleEstimates(settings.errorBarSplits));
+  const bar = createProgress({
+    label: 'estimates',
+    total,
+    quiet: settings.quiet,
+    json: settings.json,
+    delayMs: 1000,
+    format: 'shuffles and subsamples |{bar}| {value}/{total} estimates | {duration_formatted} elapsed, ETA {eta_formatted}',
+  });
+  let done = 0;
+  const onEach = () => bar.update(++done);
+  const seed = settings.seed ?? 0;
+  try {
+    const out: { significance?: NullDistribution; errorBars?: ErrorBars } = {};
+    if (settings.permutations !== undefined) {
+      out.significance = await shuffledEstimates(estimator, x, y, { permutations: settings.permutations, seed, observedNats: observed.nats, estimate: estimateOpts, onEach });
+    }
+    if (settings.errorBarSplits !== undefined) {
+      out.errorBars = await subsampleErrorBars(estimator, x, y, observed, { splits: settings.errorBarSplits, level: 0.95, seed, estimate: estimateOpts, onEach });
+    }
+    return out;
+  } finally {
+    bar.stop();
   }
 }
 
@@ -164,8 +227,24 @@ export function formatMiLine(run: MiRun): string {
   const r = run.result;
   const noise = run.settings.noise ? `, noise ${run.settings.noise} seed ${run.settings.seed ?? 0}` : '';
   const workers = `${run.workers} worker${run.workers === 1 ? '' : 's'}`;
-  return `I(X;Y) = ${(Math.round(r.mi * 1e4) / 1e4 + 0).toFixed(4)} ${r.units}  (N=${r.n}, dx=${r.dx}, dy=${r.dy}, k=${r.k}, KSG-1 max-norm${noise}, ${r.seconds.toFixed(2)} s, ${workers})`;
+  const lines = [`I(X;Y) = ${fixed(r.mi)} ${r.units}  (N=${r.n}, dx=${r.dx}, dy=${r.dy}, k=${r.k}, KSG-1 max-norm${noise}, ${r.seconds.toFixed(2)} s, ${workers})`];
+  const e = r.errorBars;
+  if (e) {
+    lines.push(
+      `  ${Math.round(e.level * 100)} % interval [${fixed(e.lo)}, ${fixed(e.hi)}] ${r.units}, standard error ${fixed(e.se)} (Holmes & Nemenman 2019: 2..${e.splits} disjoint subsamples, ${e.dof} dof, seed ${e.seed}, ${e.seconds.toFixed(2)} s)`,
+    );
+  }
+  const s = r.significance;
+  if (s) {
+    lines.push(
+      `  p = ${s.pValue.toPrecision(3)} against ${s.permutations} shuffles of Y (seed ${s.seed}): null ${fixed(s.mean)} +- ${fixed(s.sd)} ${r.units}, ${s.seconds.toFixed(2)} s`,
+    );
+  }
+  return lines.join('\n');
 }
+
+/** 4 decimals, and never -0.0000. */
+const fixed = (v: number): string => (Math.round(v * 1e4) / 1e4 + 0).toFixed(4);
 
 export function registerMiCommand(program: Command): void {
   program
@@ -182,7 +261,10 @@ export function registerMiCommand(program: Command): void {
     .option('--base <base>', 'log base: 2 (bits), e (nats) or 10 (dits)', '2')
     .option('--workers <n>', 'threads for the estimate (default: all cores)')
     .option('--noise <A>', 'add seeded U[0,1)*A noise to x and y first (breaks exact ties; NPEET uses 1e-10)')
-    .option('--seed <S>', 'seed for --noise', undefined)
+    .option('--seed <S>', 'seed for --noise, the shuffles of --permutations and the partitions of --error-bars (default 0)', undefined)
+    .option('--permutations <P>', 'significance: estimate P seeded shuffles of Y too; the null mean, sd and p-value = (1 + #{null >= I}) / (1 + P)')
+    .option('--error-bars', 'a standard error and 95 % interval at this N from disjoint subsamples (Holmes & Nemenman 2019)')
+    .option('--error-bar-splits <S>', 'the error bars split the rows into 2 .. S disjoint subsamples (default 10)')
     .option('--json', 'print one JSON object on stdout (every result field and the files)')
     .option('--quiet', 'print only the number')
     .showHelpAfterError(false)

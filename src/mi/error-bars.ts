@@ -10,17 +10,14 @@
  * the result keeps, show whether the estimate drifts with the sample size, the paper's bias check).
  */
 import { usageError } from '../errors.js';
-import { selectRows, toMatrix, type MatrixInput } from '../matrix.js';
+import { selectRows, toMatrix, type Matrix, type MatrixInput } from '../matrix.js';
 import { Xoshiro128 } from '../random.js';
 import { tQuantile } from '../stats/interval.js';
 import { MIEstimator, type MIOptions, type MIResult } from './index.js';
 import type { Estimating } from './permutation.js';
+import { checkSplits, checkSubsampleSize } from './error-bars-check.js';
 
-/** n = 2 .. DEFAULT_SPLITS by default: 9 variance points, 45 degrees of freedom. */
-export const DEFAULT_SPLITS = 10;
-export const MAX_SPLITS = 100;
-/** The smallest subsample is at least this many times k rows: below it the 1/N scaling of the variance fails. */
-export const MIN_ROWS_PER_K = 10;
+export { checkSplits, checkSubsampleSize, DEFAULT_SPLITS, MAX_SPLITS, MIN_ROWS_PER_K } from './error-bars-check.js';
 
 /** One split size n: the n disjoint subsamples' estimates. */
 export interface SplitEstimates {
@@ -62,30 +59,13 @@ export interface ErrorBarOptions extends MIOptions {
   level?: number;
 }
 
-/** The one check of the split count, for the API (`splits`) and the CLI (`--error-bar-splits`). */
-export function checkSplits(value: unknown, option = 'splits'): number {
-  if (value === undefined) return DEFAULT_SPLITS;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 3 || value > MAX_SPLITS) {
-    throw usageError(option, `must be an integer from 3 to ${MAX_SPLITS} (error bars from 2 .. S disjoint subsamples; default ${DEFAULT_SPLITS}); got ${String(value)}`);
-  }
-  return value;
-}
-
-/** The one check that N rows can be split `splits` ways with enough rows each for k neighbours. */
-export function checkSubsampleSize(n: number, k: number, splits: number, option = 'errorBars', splitsOption = 'splits'): void {
-  const need = MIN_ROWS_PER_K * k;
-  if (Math.floor(n / splits) >= need) return;
-  const fit = Math.floor(n / need);
-  const fix = fit >= 3 ? `use ${splitsOption} ${fit} or fewer, or more rows` : `give at least ${3 * need} rows (3 subsamples of ${need}), or a smaller k`;
-  throw usageError(option, `N = ${n} rows split ${splits} ways gives subsamples of ${Math.floor(n / splits)} rows, fewer than the ${need} (${MIN_ROWS_PER_K} k) each needs; ${fix}`);
-}
-
 function checkLevel(value: unknown): number {
   if (value === undefined) return 0.95;
   if (typeof value !== 'number' || !(value > 0 && value < 1)) throw usageError('level', `must be a number in (0, 1), e.g. 0.95; got ${String(value)}`);
   return value;
 }
 
+const asInput = (m: Matrix): MatrixInput => ({ data: m.data, shape: [m.n, m.d] });
 const mean = (v: readonly number[]): number => v.reduce((a, b) => a + b, 0) / v.length;
 const sampleVariance = (v: readonly number[]): number => {
   const m = mean(v);
@@ -108,6 +88,41 @@ export function poolVariances(estimate: number, splits: readonly Pick<SplitEstim
   return { se, lo: estimate - half, hi: estimate + half, dof };
 }
 
+/**
+ * The error bars of `observed` (the estimate on all rows of x, y) from the disjoint subsamples of n = 2 .. splits
+ * random partitions (Xoshiro128(seed); each partition reshuffles the last one's order), on `estimator`.
+ */
+export async function subsampleErrorBars(
+  estimator: Estimating,
+  x: Matrix,
+  y: Matrix,
+  observed: Pick<MIResult, 'mi'>,
+  opts: { splits: number; level: number; seed: number; estimate?: Omit<MIOptions, 'workers' | 'onProgress'>; onEach?: () => void },
+): Promise<ErrorBars> {
+  const t0 = performance.now();
+  const { splits, level, seed } = opts;
+  const rng = new Xoshiro128(seed);
+  const order = new Int32Array(x.n).map((_, i) => i);
+  const subsamples: SplitEstimates[] = [];
+  for (let n = 2; n <= splits; n++) {
+    rng.shuffle(order);
+    const size = Math.floor(x.n / n);
+    const values: number[] = [];
+    for (let j = 0; j < n; j++) {
+      const rows = order.subarray(j * size, (j + 1) * size);
+      const r = await estimator.estimate(asInput(selectRows(x, rows)), asInput(selectRows(y, rows)), opts.estimate ?? {});
+      values.push(r.mi);
+      opts.onEach?.();
+    }
+    subsamples.push({ n, size, values, mean: mean(values), variance: sampleVariance(values) });
+  }
+  const pooled = poolVariances(observed.mi, subsamples, level);
+  return { method: 'holmes-nemenman-2019', ...pooled, level, splits, seed, subsamples, seconds: (performance.now() - t0) / 1000 };
+}
+
+/** Estimates the error bars cost: 2 + 3 + ... + splits. */
+export const subsampleEstimates = (splits: number): number => ((splits + 2) * (splits - 1)) / 2;
+
 /** Check the options, estimate I(X;Y) on all rows, then over the disjoint subsamples; the error bars from them. */
 export async function errorBarsOn(estimator: Estimating, xIn: MatrixInput, yIn: MatrixInput, opts: Omit<ErrorBarOptions, 'workers'> = {}): Promise<ErrorBarsResult> {
   if (opts === null || typeof opts !== 'object') throw usageError('options', 'must be an object');
@@ -120,37 +135,17 @@ export async function errorBarsOn(estimator: Estimating, xIn: MatrixInput, yIn: 
   // a bad k is the estimate's to report (below); the split check needs a k it can use
   if (Number.isInteger(k) && k >= 1 && x.n === y.n) checkSubsampleSize(x.n, k, splits);
   const observed = await estimator.estimate(xIn, yIn, estimateOpts);
-  const t0 = performance.now();
-  const seed = estimateOpts.seed ?? 0;
-  const rng = new Xoshiro128(seed);
-  const order = new Int32Array(x.n).map((_, i) => i);
-  const subsamples: SplitEstimates[] = [];
-  const total = ((splits + 2) * (splits - 1)) / 2 + 1; // 1 + (2 + 3 + ... + splits) estimates
+  const total = 1 + subsampleEstimates(splits);
   let done = 1;
   onProgress?.(done, total);
-  for (let n = 2; n <= splits; n++) {
-    rng.shuffle(order);
-    const size = Math.floor(x.n / n);
-    const values: number[] = [];
-    for (let j = 0; j < n; j++) {
-      const rows = order.subarray(j * size, (j + 1) * size);
-      const r = await estimator.estimate(
-        { data: selectRows(x, rows).data, shape: [size, x.d] },
-        { data: selectRows(y, rows).data, shape: [size, y.d] },
-        estimateOpts,
-      );
-      values.push(r.mi);
-      onProgress?.(++done, total);
-    }
-    subsamples.push({ n, size, values, mean: mean(values), variance: sampleVariance(values) });
-  }
-  const pooled = poolVariances(observed.mi, subsamples, level);
-  const seconds = (performance.now() - t0) / 1000;
-  return {
-    ...observed,
-    seconds: observed.seconds + seconds,
-    errorBars: { method: 'holmes-nemenman-2019', ...pooled, level, splits, seed, subsamples, seconds },
-  };
+  const bars = await subsampleErrorBars(estimator, x, y, observed, {
+    splits,
+    level,
+    seed: estimateOpts.seed ?? 0,
+    estimate: estimateOpts,
+    onEach: () => onProgress?.(++done, total),
+  });
+  return { ...observed, seconds: observed.seconds + bars.seconds, errorBars: bars };
 }
 
 /** Error bars with a pool of their own (created and closed here). onProgress counts estimates. */

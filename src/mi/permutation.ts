@@ -11,23 +11,12 @@
  * bench/README.md ("mi-family") measures what that costs against P separate estimates.
  */
 import { usageError } from '../errors.js';
+import { checkPermutations } from './permutation-check.js';
 import { selectRows, toMatrix, type Matrix, type MatrixInput } from '../matrix.js';
 import { Xoshiro128 } from '../random.js';
 import { MIEstimator, type MIOptions, type MIResult } from './index.js';
 
-/** More shuffles than this resolve p-values below 1e-5, which no KSG bias analysis supports; refused. */
-export const MAX_PERMUTATIONS = 100_000;
-
-/** The one check of a shuffle count, for the API (`permutations`) and the CLI (`--permutations`). */
-export function checkPermutations(value: unknown, option = 'permutations'): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > MAX_PERMUTATIONS) {
-    throw usageError(
-      option,
-      `must be an integer from 1 to ${MAX_PERMUTATIONS} (shuffles of Y; 1000 resolves p-values down to 0.001); got ${typeof value === 'string' ? `'${value}'` : String(value)}`,
-    );
-  }
-  return value;
-}
+export { checkPermutations, MAX_PERMUTATIONS } from './permutation-check.js';
 
 /** The null distribution of the estimate under shuffled pairings, in the estimate's units. */
 export interface NullDistribution {
