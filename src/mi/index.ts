@@ -11,6 +11,7 @@ import { toMatrix, type Matrix, type MatrixInput } from '../matrix.js';
 import { KsgKernel } from './kernel.js';
 import { QueryPool } from './pool.js';
 import { miFromCounts } from './reference.js';
+import { isThreadLimit, threadLimitError, withWasmMemoryErrors } from '../process/limits.js';
 
 export type { MatrixInput } from '../matrix.js';
 
@@ -132,10 +133,10 @@ export class MIEstimator {
     const n = x.n;
     const inThread = this.workers === 1 || n < POOL_MIN_N;
     const chunks = Math.min(n, inThread ? 16 : Math.max(32, this.workers * 8));
-    this.kernel ??= new KsgKernel();
-    const kernel = this.kernel;
+    // memory that cannot be had (an address-space limit, a full machine) is a one-line error saying what to lower
+    const kernel = withWasmMemoryErrors(() => (this.kernel ??= new KsgKernel()), 'the MI estimator', `subsample the rows (N = ${n})`);
     // a slot per concurrent caller: on this thread the chunks run one after another and share one
-    kernel.prepare(x, y, { n, dx: x.d, dy: y.d, k, slots: inThread ? 1 : chunks, noise: c.noise, seed: c.seed });
+    withWasmMemoryErrors(() => kernel.prepare(x, y, { n, dx: x.d, dy: y.d, k, slots: inThread ? 1 : chunks, noise: c.noise, seed: c.seed }), 'the MI estimator', `subsample the rows (N = ${n})`);
     // progress: each phase (the k-NN, then the counts) is half of the n points
     let done = 0;
     let reported = 0;
@@ -160,9 +161,14 @@ export class MIEstimator {
       }
     } else {
       this.pool ??= new QueryPool(this.workers);
-      await this.pool.run(kernel.job, 'knn', n, chunks, progress);
-      kernel.countPrep();
-      await this.pool.run(kernel.job, 'count', n, chunks, progress);
+      try {
+        await this.pool.run(kernel.job, 'knn', n, chunks, progress);
+        kernel.countPrep();
+        await this.pool.run(kernel.job, 'count', n, chunks, progress);
+      } catch (e) {
+        if (isThreadLimit(e)) throw threadLimitError('workers (--workers, --mi-workers)', this.workers, e);
+        throw e;
+      }
     }
     const { eps, nx, ny } = kernel.results();
     const nats = miFromCounts(nx, ny, k);

@@ -37,6 +37,16 @@ export function wasmMemoryError(what: string, e: unknown, lower: string): Infofl
   return new InfoflowError('config', `${what}: out of memory (${cause}); free memory or ${lower}`, { cause: e });
 }
 
+/** `f()`, with a WebAssembly memory that cannot be created or grown turned into wasmMemoryError(what, ..., lower). */
+export function withWasmMemoryErrors<T>(f: () => T, what: string, lower: string): T {
+  try {
+    return f();
+  } catch (e) {
+    if (e instanceof RangeError && /WebAssembly|Wasm memory|allocate memory/i.test(e.message)) throw wasmMemoryError(what, e, lower);
+    throw e;
+  }
+}
+
 /** Whether `e` says the system refused a new thread or process (a thread limit, or memory for its stack). */
 export function isThreadLimit(e: unknown): boolean {
   const err = e as NodeJS.ErrnoException;
