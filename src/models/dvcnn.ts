@@ -79,7 +79,7 @@ export function validateDvcnnConfig(c: DvcnnConfig, inputWidth?: number): string
   if (inputWidth !== undefined && c.width !== inputWidth) {
     throw usageError(
       '--width',
-      `a volume-conserving layer keeps the input width, so width must equal the input's ${inputWidth} features; got ${c.width} (omit --width or change --downsample)`,
+      `a volume-conserving layer keeps the input width, so width must equal the input's ${inputWidth} features; got ${c.width} (give --width the data's feature count)`,
     );
   }
   parseActivation(c.activation);
@@ -88,12 +88,12 @@ export function validateDvcnnConfig(c: DvcnnConfig, inputWidth?: number): string
   if (c.weightStd !== undefined && !(Number.isFinite(c.weightStd) && c.weightStd >= 0)) {
     throw usageError('--weight-std', `must be a finite number >= 0; got ${c.weightStd}`);
   }
-  if (!Number.isInteger(c.classes) || c.classes < 2) throw usageError('--classes', `must be an integer >= 2; got ${c.classes}`);
+  if (!Number.isInteger(c.classes) || c.classes < 2) throw usageError('classes', `must be an integer >= 2; got ${c.classes}`);
   const bytes = c.depth * c.width * c.width * 4;
   if (bytes > MAX_WEIGHT_BYTES) {
     throw configError(
       'DVCNN',
-      `depth ${c.depth} x width ${c.width} needs ${(bytes / 1024 ** 3).toFixed(1)} GiB of weights; lower --depth or use --downsample 2 or 4`,
+      `depth ${c.depth} x width ${c.width} needs ${(bytes / 1024 ** 3).toFixed(1)} GiB of weights; lower --depth or use --width 196 or 49`,
     );
   }
   return c.activation === 'relu' ? ['relu: the paper found DVCNNs with ReLU diverge (unbounded drift); expect NaN losses'] : [];
