@@ -237,7 +237,7 @@ export function formatMiLine(run: MiRun): string {
   const s = r.significance;
   if (s) {
     lines.push(
-      `  p = ${s.pValue.toPrecision(3)} against ${s.permutations} shuffles of Y (seed ${s.seed}): null ${fixed(s.mean)} +- ${fixed(s.sd)} ${r.units}, ${s.seconds.toFixed(2)} s`,
+      `  p = ${(s.pValue ?? NaN).toPrecision(3)} against ${s.permutations} shuffles of Y (seed ${s.seed}): null ${fixed(s.mean)} +- ${fixed(s.sd)} ${r.units}, ${s.seconds.toFixed(2)} s`,
     );
   }
   return lines.join('\n');

@@ -30,6 +30,9 @@ interface TrainOptions {
   miDense: string;
   miBandSplits: string;
   untilPlateau?: boolean;
+  miLayers: string;
+  miErrorBars?: boolean;
+  miBaseline?: string | boolean;
   resume?: boolean;
   force?: boolean;
   dumpActivations?: string;
@@ -63,6 +66,9 @@ export function registerTrainCommand(program: Command): void {
     .option('--mi-dense <E>', 'MI at every epoch up to E, then every --mi-every', String(DEFAULTS.miDense))
     .option('--mi-band-splits <S>', "MI also over S disjoint subsamples: the MI's noise band (miBand, bits); 0: none", String(DEFAULTS.miBandSplits))
     .option('--until-plateau', 'stop when the validation error gained < 0.1 points over the last 20 % of epochs (from epoch 50); --epochs is the cap')
+    .option('--mi-layers <pairs>', "the pairs of hidden layers whose MI each MI epoch records: first-last (the metrics row), adjacent or all (mi-layers.csv)", DEFAULTS.miLayers)
+    .option('--mi-error-bars', 'error bars (Holmes & Nemenman 2019, 2..10 disjoint subsamples) on each pair in mi-layers.csv')
+    .option('--mi-baseline [P]', "also the MI of first vs P shuffles of last (default 1) per MI epoch: miBaseline, the estimator's bias floor")
     .option('--dump-activations <epochs>', "write activations/epoch-E-{first,last}.npy for these epochs, e.g. '0,10,last'")
     .option('--limit-train <N>', 'use only the first N training images (quick runs, tests)')
     .option('--limit-val <N>', 'use only the first N validation images')
@@ -99,6 +105,9 @@ export function registerTrainCommand(program: Command): void {
           miDense: o.miDense,
           miBandSplits: o.miBandSplits,
           untilPlateau: Boolean(o.untilPlateau),
+          miLayers: o.miLayers,
+          miErrorBars: Boolean(o.miErrorBars),
+          miBaseline: o.miBaseline ?? 0,
           dumpActivations: o.dumpActivations ?? '',
           limitTrain: o.limitTrain ?? null,
           limitVal: o.limitVal ?? null,

@@ -26,8 +26,8 @@ export interface NullDistribution {
   mean: number;
   /** sample standard deviation of the shuffled estimates (P - 1 in the denominator; 0 for P = 1) */
   sd: number;
-  /** (1 + #{shuffled >= estimate}) / (1 + P) */
-  pValue: number;
+  /** (1 + #{shuffled >= estimate}) / (1 + P); null when no estimate was given to compare (a baseline only) */
+  pValue: number | null;
   /** every shuffle's estimate, in shuffle order */
   values: number[];
   /** seconds spent on the shuffles */
@@ -53,13 +53,13 @@ const asInput = (m: Matrix): MatrixInput => ({ data: m.data, shape: [m.n, m.d] }
 /**
  * The estimates of `permutations` seeded shuffles of y's rows against x, on `estimator` (its pool and kernel
  * memory reused). Each shuffle reshuffles the last one's order: a uniform permutation, independent of the others.
- * `observedNats`, when given, is the unshuffled estimate the p-value compares against.
+ * `observedNats`, when given, is the unshuffled estimate the p-value compares against (else pValue is null).
  */
 export async function shuffledEstimates(
   estimator: Estimating,
   x: Matrix,
   y: Matrix,
-  opts: { permutations: number; seed: number; observedNats: number; estimate?: Omit<MIOptions, 'workers' | 'onProgress'>; onEach?: () => void },
+  opts: { permutations: number; seed: number; observedNats?: number; estimate?: Omit<MIOptions, 'workers' | 'onProgress'>; onEach?: () => void },
 ): Promise<NullDistribution> {
   const permutations = checkPermutations(opts.permutations);
   const t0 = performance.now();
@@ -71,7 +71,7 @@ export async function shuffledEstimates(
     rng.shuffle(order);
     const r = await estimator.estimate(asInput(x), asInput(selectRows(y, order)), opts.estimate ?? {});
     // compared in nats: the units' division could round two different values to one
-    if (r.nats >= opts.observedNats) atOrAbove++;
+    if (opts.observedNats !== undefined && r.nats >= opts.observedNats) atOrAbove++;
     values.push(r.mi);
     opts.onEach?.();
   }
@@ -82,7 +82,7 @@ export async function shuffledEstimates(
     seed: opts.seed,
     mean,
     sd,
-    pValue: (1 + atOrAbove) / (1 + permutations),
+    pValue: opts.observedNats === undefined ? null : (1 + atOrAbove) / (1 + permutations),
     values,
     seconds: (performance.now() - t0) / 1000,
   };

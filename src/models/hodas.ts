@@ -125,6 +125,8 @@ export interface StepResult {
 export interface EvalResult {
   first: tf.Tensor2D;
   last: tf.Tensor2D;
+  /** every hidden layer's own tanh output a_0 .. a_{L-1} (first and last included), for MI between layers */
+  layers: tf.Tensor2D[];
   logits: tf.Tensor2D;
 }
 
@@ -338,7 +340,7 @@ export class HodasNet {
       h = s[i];
     }
     const logits = tf.add(tf.matMul(this.head(s), this.p('Wout')), this.p('bout')) as tf.Tensor2D;
-    return { first: a[0], last: a[L - 1], logits };
+    return { first: a[0], last: a[L - 1], layers: a, logits };
   }
 
   /** Every variable (parameters, BN state, optimiser slots) as named float arrays, for checkpoints. */

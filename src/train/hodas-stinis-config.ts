@@ -6,6 +6,7 @@ import { BACKENDS, type BackendName, parseBackend } from '../backend.js';
 import { parseSplit, type SplitName } from '../data/splits.js';
 import { usageError } from '../errors.js';
 import { type Arch, DEPTH_RANGE, parseArch, WIDTH_RANGE } from '../models/hodas.js';
+import { MI_LAYER_MODES, type MiLayerMode } from './mi-layers.js';
 import { choiceOption, intOption as int, positiveOption as positive, rejectUnknownKeys } from './options.js';
 
 export type BnEval = 'batch' | 'moving';
@@ -41,6 +42,12 @@ export interface TrainConfig {
   miBandSplits: number;
   /** stop once the validation error has plateaued (src/train/plateau.ts); `epochs` is then the cap */
   untilPlateau: boolean;
+  /** the pairs of hidden layers whose MI each MI epoch records (src/train/mi-layers.ts); first-last: the metrics row only */
+  miLayers: MiLayerMode;
+  /** error bars (Holmes & Nemenman 2019) on each pair's MI in mi-layers.csv */
+  miErrorBars: boolean;
+  /** shuffles of the last layer per MI epoch for the baseline miBaseline (0: none) */
+  miBaseline: number;
   /** epochs whose first/last activations are written as .npy: e.g. '0,10,last' ('' = none) */
   dumpActivations: string;
   out: string;
@@ -68,13 +75,16 @@ export const DEFAULTS: Omit<TrainConfig, 'out'> = {
   miDense: 0,
   miBandSplits: 0,
   untilPlateau: false,
+  miLayers: 'first-last',
+  miErrorBars: false,
+  miBaseline: 0,
   dumpActivations: '',
 };
 
 /** Keys that define what a run computes: --resume refuses a run directory whose config differs in any of them. */
 export const IDENTITY_KEYS = [
   'arch', 'width', 'depth', 'seed', 'batchSize', 'lr', 'split', 'limitTrain', 'limitVal', 'miEvery', 'miSamples', 'k', 'bnEval',
-  'bnEvalVariant', 'miVariantSamples', 'miDense', 'miBandSplits', 'untilPlateau',
+  'bnEvalVariant', 'miVariantSamples', 'miDense', 'miBandSplits', 'untilPlateau', 'miLayers', 'miErrorBars', 'miBaseline',
 ] as const;
 
 /** Parse '0,10,last' against the epoch count; throws on anything else. */
@@ -117,11 +127,11 @@ export function resolveConfig(raw: Partial<Record<keyof TrainConfig, unknown>>):
     miVariantSamples: get('miVariantSamples') === null ? null : int('--mi-variant-samples', get('miVariantSamples'), 5, 70_000, ' (validation images the variant MI uses)'),
     miDense: int('--mi-dense', get('miDense'), 0, 1_000_000, ' (every epoch up to it has MI)'),
     miBandSplits: int('--mi-band-splits', get('miBandSplits'), 0, 100, ' (0: no band; 2 or more disjoint subsamples)'),
-    untilPlateau: ((v) => {
-      if (v === true || v === 'true') return true;
-      if (v === false || v === 'false' || v === undefined) return false;
-      throw usageError('--until-plateau', `is a switch (true or false); got '${v}'`);
-    })(get('untilPlateau')),
+    untilPlateau: switchOption('--until-plateau', get('untilPlateau')),
+    miLayers: choiceOption('--mi-layers', get('miLayers'), MI_LAYER_MODES),
+    miErrorBars: switchOption('--mi-error-bars', get('miErrorBars')),
+    // a bare --mi-baseline (true) is one shuffle
+    miBaseline: get('miBaseline') === true ? 1 : get('miBaseline') === false ? 0 : int('--mi-baseline', get('miBaseline'), 0, 1000, ' (shuffles per MI epoch; 0: none)'),
     dumpActivations: String(get('dumpActivations') ?? ''),
     out: String(raw.out),
   };
@@ -129,6 +139,12 @@ export function resolveConfig(raw: Partial<Record<keyof TrainConfig, unknown>>):
   if (cfg.bnEvalVariant === cfg.bnEval) throw usageError('--bn-eval-variant', `must differ from --bn-eval (${cfg.bnEval}); use the other mode or none`);
   if (cfg.miBandSplits === 1) throw usageError('--mi-band-splits', 'needs 2 or more subsamples for a spread (0: no band)');
   return cfg;
+}
+
+function switchOption(option: string, v: unknown): boolean {
+  if (v === true || v === 'true') return true;
+  if (v === false || v === 'false' || v === undefined) return false;
+  throw usageError(option, `is a switch (true or false); got '${v}'`);
 }
 
 export { BACKENDS };

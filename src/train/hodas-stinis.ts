@@ -28,7 +28,9 @@ import { SparseInput } from '../models/sparse.js';
 import { writeNpy } from '../npy/index.js';
 import { Mulberry32 } from '../random.js';
 import { type BnEval, type TrainConfig, IDENTITY_KEYS, parseDumpEpochs, resolveConfig } from './hodas-stinis-config.js';
+import type { MIEstimator } from '../mi/index.js';
 import { METRIC_COLUMNS, type MetricColumn, type MetricsRow } from './metrics.js';
+import { checkMiErrorBarRows, type MiLayerRow, MiLayersLog, measureLayerPairs, shuffledBaseline, writesMiLayers } from './mi-layers.js';
 import { plateaued } from './plateau.js';
 import { checkResumable, prepareRunDir, type RunDir } from './rundir.js';
 
@@ -47,14 +49,7 @@ export interface TrainResult {
   backend: BackendInfo;
 }
 
-interface MiEstimatorLike {
-  estimate(
-    x: { data: Float32Array; shape: number[] },
-    y: { data: Float32Array; shape: number[] },
-    opts: { k: number },
-  ): Promise<{ mi: number; zeroEpsPoints: number; warnings: string[] }>;
-  close(): Promise<void>;
-}
+type MiEstimatorLike = Pick<MIEstimator, 'estimate' | 'close'>;
 
 async function openEstimator(workers: number): Promise<MiEstimatorLike> {
   // loaded lazily so that runs with --mi-every 0 never load the WASM kernel or start a pool
@@ -121,6 +116,7 @@ export async function trainRun(
     ...METRIC_COLUMNS,
     ...(config.miBandSplits >= 2 ? (['miBand'] as const) : []),
     ...(config.bnEvalVariant !== 'none' ? (['valErrorVariant', 'miVariant'] as const) : []),
+    ...(config.miBaseline > 0 ? (['miBaseline'] as const) : []),
   ];
   const rd: RunDir = prepareRunDir(config.out, { resume: Boolean(flags.resume), force: Boolean(flags.force), columns, onLog: log });
 
@@ -164,6 +160,10 @@ export async function trainRun(
   };
   rd.writeConfig(resolved);
   rd.resetMetrics(rows);
+  // MI between more pairs of layers (src/train/mi-layers.ts): its file cut back with the metrics
+  const layersLog = writesMiLayers(config.miLayers, config.miErrorBars) ? new MiLayersLog(rd.dir, config.miErrorBars) : null;
+  layersLog?.resetTo(rows.length ? rows[rows.length - 1].epoch : -1);
+  if (config.miErrorBars && config.miEvery > 0) checkMiErrorBarRows(Math.min(data.val.n, config.miSamples ?? data.val.n), config.k);
   const dumpEpochs = parseDumpEpochs(config.dumpActivations, config.epochs);
   if (dumpEpochs.size) mkdirSync(rd.path('activations'), { recursive: true });
   hooks.onStart?.({ backend, startEpoch, epochs: config.epochs, run: rd.name });
@@ -246,16 +246,18 @@ export async function trainRun(
       // epoch is the last is known only once its error is, under --until-plateau)
       t0 = performance.now();
       const wantDump = dumpEpochs.has(epoch);
-      const evaluate = (mode: BnEval, keep: boolean) =>
+      const evaluate = (mode: BnEval, keep: boolean, layers = false) =>
         tf.tidy(() => {
           const r = net.forward(valInput, mode);
           const errs = tf.sum(tf.cast(tf.notEqual(tf.argMax(r.logits, 1), yVal), 'float32'));
-          return keep ? [errs, r.first, r.last] : [errs];
+          return keep ? [errs, r.first, r.last, ...(layers ? r.layers : [])] : [errs];
         });
-      const primary = evaluate(config.bnEval, estimator !== null || wantDump);
+      const primary = evaluate(config.bnEval, estimator !== null || wantDump, layersLog !== null);
       const valErrors = (await primary[0].data())[0];
       const firstData = primary[1] ? ((await primary[1].data()) as Float32Array) : null;
       const lastData = primary[2] ? ((await primary[2].data()) as Float32Array) : null;
+      // every hidden layer (--mi-layers adjacent|all), layer i + 1 at index i
+      const layerData = primary.length > 3 ? await Promise.all(primary.slice(3).map(async (t) => (await t.data()) as Float32Array)) : null;
       tf.dispose(primary);
       const valError = round(valErrors / data.val.n);
       const stopping = config.untilPlateau && plateaued([...rows.map((r) => r.valError), valError]);
@@ -274,6 +276,7 @@ export async function trainRun(
       if (wantDump && firstData && lastData) {
         writeNpy(rd.path('activations', `epoch-${epoch}-first.npy`), firstData, [data.val.n, widthFirst]);
         writeNpy(rd.path('activations', `epoch-${epoch}-last.npy`), lastData, [data.val.n, widthLast]);
+        layerData?.forEach((a, i) => writeNpy(rd.path('activations', `epoch-${epoch}-layer-${i + 1}.npy`), a, [data.val.n, net.widths[i]]));
       }
 
       // MI(first; last) over the validation ensemble, in bits; its noise band; the variant's MI
@@ -281,6 +284,8 @@ export async function trainRun(
       let mi: number | null = null;
       let miBand: number | null = null;
       let miVariant: number | null = null;
+      let miBaseline: number | null = null;
+      let layerRows: MiLayerRow[] = [];
       const estimate = async (first: Float32Array, last: Float32Array, m: number) => {
         const r = await estimator!.estimate(
           { data: first.subarray(0, m * widthFirst), shape: [m, widthFirst] },
@@ -302,6 +307,21 @@ export async function trainRun(
           miBand = round(noiseBand(parts));
         }
         if (variantActs) miVariant = round(await estimate(variantActs[0], variantActs[1], Math.min(data.val.n, config.miVariantSamples ?? data.val.n)));
+        // seeded per epoch, so a resumed run draws the shuffles and partitions an uninterrupted one draws
+        const epochSeed = (config.seed * 1_000_003 + epoch) >>> 0;
+        const rowsOf = (a: Float32Array, d: number) => ({ data: a.subarray(0, m * d), n: m, d });
+        if (config.miBaseline > 0) {
+          miBaseline = await shuffledBaseline(estimator!, rowsOf(firstData, widthFirst), rowsOf(lastData, widthLast), { shuffles: config.miBaseline, seed: epochSeed, k: config.k });
+        }
+        if (layersLog && layerData) {
+          layerRows = await measureLayerPairs(estimator!, epoch, { layers: layerData.map((a, i) => rowsOf(a, net.widths[i])) }, {
+            mode: config.miLayers,
+            k: config.k,
+            firstLast: mi,
+            errorBars: config.miErrorBars ? { seed: epochSeed } : undefined,
+            onWarning: (w) => log(`infoflow train: epoch ${epoch}: ${w}`),
+          });
+        }
       }
       const secondsMI = wantMI ? (performance.now() - t0) / 1000 : 0;
 
@@ -316,7 +336,9 @@ export async function trainRun(
         secondsMI: round(secondsMI, 4),
         ...(config.miBandSplits >= 2 ? { miBand } : {}),
         ...(config.bnEvalVariant !== 'none' ? { valErrorVariant, miVariant } : {}),
+        ...(config.miBaseline > 0 ? { miBaseline } : {}),
       };
+      if (layerRows.length) layersLog!.append(layerRows);
       rd.appendMetrics(row);
       rd.saveCheckpoint({ epoch, variables: net.exportState() });
       rows.push(row);

@@ -27,12 +27,14 @@ export interface MetricsRow {
   valErrorVariant?: number | null;
   /** MI under the other BatchNorm evaluation mode, over --mi-variant-samples images; null when not measured */
   miVariant?: number | null;
+  /** mean MI(first; shuffled last) over --mi-baseline shuffles, bits: the estimator's floor; null when not measured */
+  miBaseline?: number | null;
 }
 
 /** metrics.csv's columns, in order, for each trainer. */
 export const METRIC_COLUMNS = ['epoch', 'trainLoss', 'trainError', 'valError', 'mi', 'secondsTrain', 'secondsForward', 'secondsMI'] as const;
-/** Columns a Hodas & Stinis run adds after METRIC_COLUMNS when asked (--mi-band-splits, --bn-eval-variant). */
-export const OPTIONAL_METRIC_COLUMNS = ['miBand', 'valErrorVariant', 'miVariant'] as const;
+/** Columns a Hodas & Stinis run adds after METRIC_COLUMNS when asked (--mi-band-splits, --bn-eval-variant, --mi-baseline). */
+export const OPTIONAL_METRIC_COLUMNS = ['miBand', 'valErrorVariant', 'miVariant', 'miBaseline'] as const;
 export const DVCNN_METRIC_COLUMNS = ['epoch', 'trainLoss', 'trainError', 'valError', 'valLoss', 'mi', 'secondsTrain', 'secondsForward', 'secondsMI'] as const;
 export type MetricColumn = (typeof DVCNN_METRIC_COLUMNS)[number] | (typeof OPTIONAL_METRIC_COLUMNS)[number];
 
@@ -42,16 +44,20 @@ export type MetricColumn = (typeof DVCNN_METRIC_COLUMNS)[number] | (typeof OPTIO
  * last is a damaged file: a config error naming it.
  */
 export function readMetrics(runDir: string): MetricsRow[] {
-  const path = join(runDir, 'metrics.jsonl');
+  return readJsonLines<MetricsRow>(join(runDir, 'metrics.jsonl'));
+}
+
+/** The objects of a run directory's JSON-lines file (metrics.jsonl, mi-layers.jsonl), read as readMetrics says. */
+export function readJsonLines<T>(path: string): T[] {
   if (!existsSync(path)) return [];
   const lines = readFileSync(path, 'utf8').split('\n');
-  const rows: MetricsRow[] = [];
+  const rows: T[] = [];
   let last = lines.length - 1;
   while (last >= 0 && !lines[last].trim()) last--;
   for (let i = 0; i <= last; i++) {
     if (!lines[i].trim()) continue;
     try {
-      rows.push(JSON.parse(lines[i]) as MetricsRow);
+      rows.push(JSON.parse(lines[i]) as T);
     } catch {
       if (i === last) break;
       throw configError(path, `line ${i + 1} is not JSON (a damaged file); delete the run directory or start it again with --force`);

@@ -3,6 +3,7 @@
  *
  *   config.json            the full resolved config
  *   metrics.csv / .jsonl   one row per epoch, appended and fsync'ed as each epoch ends
+ *   mi-layers.csv / .jsonl one row per MI epoch and pair of layers (--mi-layers; src/train/mi-layers.ts), likewise
  *   checkpoint/state.json  every variable (weights, BN moving stats, optimiser slots) + the epoch it ends;
  *                          written to a temp file, fsync'ed, then renamed, so a kill never leaves a broken one
  *   activations/           epoch-<E>-first.npy, epoch-<E>-last.npy when asked (Hodas & Stinis)
@@ -31,7 +32,7 @@ export interface Checkpoint {
   extra?: Record<string, unknown>;
 }
 
-const RUN_FILES = ['config.json', 'metrics.csv', 'metrics.jsonl', 'checkpoint', 'activations', 'done.json'];
+const RUN_FILES = ['config.json', 'metrics.csv', 'metrics.jsonl', 'mi-layers.csv', 'mi-layers.jsonl', 'checkpoint', 'activations', 'done.json'];
 const RUN_FILE_PATTERN = /^layer-stats-epoch-\d+\.json$/;
 
 /** Keys whose values differ between two flat configs (for --resume). */
