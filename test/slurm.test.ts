@@ -62,27 +62,30 @@ describe.skipIf(!cluster.up)(`reproduce --executor slurm on a real Slurm${cluste
     const child = spawn(process.execPath, [cli, ...args], { env: env(), stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
     child.stderr!.setEncoding('utf8').on('data', (c: string) => (stderr += c));
-    child.stdout!.resume();
+    let stdout = "";
+    child.stdout!.setEncoding("utf8").on("data", (c: string) => (stdout += c));
     const done = exited(child);
 
-    // the victim: the first task seen running with an epoch recorded and its run not finished
+    // the victim: a task seen running with a training epoch recorded; if it finished before the cancel landed
+    // (quick epochs are short), the next one
     let victim: { run: string; task: string } | undefined;
+    const tried = new Set<string>();
     for (let t = Date.now(); !victim && Date.now() - t < 300_000; await sleep(200)) {
       if (!existsSync(join(figureDir, 'slurm.json'))) continue;
       const s = readRecord(figureDir).submissions[0];
       const running = slurm('squeue', ['-h', '-r', '-j', s.jobId, '-t', 'RUNNING', '-o', '%i']).trim().split('\n').filter(Boolean);
-      for (const id of running) {
-        const run = s.tasks[id.split('_')[1]];
-        const dir = join(figureDir, 'runs', run);
-        if (metricsRows(dir) >= 2 && !existsSync(join(dir, 'done.json'))) {
-          victim = { run, task: id };
-          slurm('scancel', [id]);
-          break;
-        }
-      }
+      const id = running.find((task) => !tried.has(task));
+      if (!id) continue;
+      const run = s.tasks[id.split('_')[1]];
+      const dir = join(figureDir, 'runs', run);
+      if (metricsRows(dir) < 2 || existsSync(join(dir, 'done.json'))) continue;
+      tried.add(id);
+      slurm('scancel', [id]);
+      while (slurm('squeue', ['-h', '-r', '-j', id, '-o', '%i']).trim() !== '') await sleep(200);
+      if (!existsSync(join(dir, 'done.json'))) victim = { run, task: id };
     }
     expect(victim, 'no task was seen running mid-run').toBeDefined();
-    expect(await done, stderr).toBe(1);
+    expect(await done, `${stderr}\n${stdout}`).toBe(1);
     // the cancelled task is listed with its state and its log; the figure was still drawn from the others
     expect(stderr).toMatch(new RegExp(`${victim!.run}: FAILED: task ${victim!.task} CANCELLED.*\\(log .*slurm-logs/${victim!.task}\\.out\\)`));
     expect(stderr).toContain('run(s) failed');
