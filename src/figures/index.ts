@@ -6,9 +6,10 @@ import { usageError } from '../errors.js';
 import { DVCNN_FIGURES } from './dvcnn/figures.js';
 import { FIGURE_4 } from './hodas-stinis/fig4.js';
 import { FIGURE_5 } from './hodas-stinis/fig5.js';
+import { FIGURE_LAYERS } from './layers/figure.js';
 import type { FigureDefinition } from './pipeline/figure.js';
 
-export const FIGURES: readonly FigureDefinition[] = [FIGURE_4, FIGURE_5, ...DVCNN_FIGURES];
+export const FIGURES: readonly FigureDefinition[] = [FIGURE_4, FIGURE_5, ...DVCNN_FIGURES, FIGURE_LAYERS];
 
 export function figureIds(): string[] {
   return FIGURES.map((f) => f.id);
