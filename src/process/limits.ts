@@ -58,7 +58,7 @@ export function threadLimitError(option: string, workers: number, e: unknown): I
   const cause = (e as NodeJS.ErrnoException)?.code ?? (e as Error)?.message ?? String(e);
   return new InfoflowError(
     'usage',
-    `${option}: could not start ${workers} worker threads (${cause}: the system's thread limit or memory); lower ${option}`,
+    `${option}: could not start ${workers} worker threads (${cause}: the system's limit on threads, ulimit -u, or its memory); use fewer`,
     { cause: e },
   );
 }
