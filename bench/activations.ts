@@ -59,6 +59,12 @@ function layer(a: Float32Array, n: number, din: number, dout: number, rng: Xoshi
 }
 
 export function mnistActivations(n: number, width: number, seed = 1): { x: Float32Array; y: Float32Array; dims: number } {
+  const layers = mnistLayers(n, width, seed);
+  return { x: layers[0], y: layers[layers.length - 1], dims: 2 * width };
+}
+
+/** Every hidden layer of the same net (widths 2W, W, W, W, 2W), for the MI between each pair of layers. */
+export function mnistLayers(n: number, width: number, seed = 1): Float32Array[] {
   const images = allImages();
   const count = images.length / MNIST_PIXELS;
   if (n > count * SHIFTS.length) throw new Error(`at most ${count * SHIFTS.length} rows`);
@@ -72,11 +78,11 @@ export function mnistActivations(n: number, width: number, seed = 1): { x: Float
   const rng = new Xoshiro128(seed);
   let a: Float32Array = input;
   let din = MNIST_PIXELS;
-  let first: Float32Array | undefined;
+  const out: Float32Array[] = [];
   for (const dout of widths) {
     a = layer(a, n, din, dout, rng);
     din = dout;
-    if (!first) first = a;
+    out.push(a);
   }
-  return { x: first!, y: a, dims: 2 * width };
+  return out;
 }

@@ -75,7 +75,7 @@ const ratio = (ours: Runs, peer: Runs) => {
   return { wall: median(ours.wall) / median(peer.wall), cpu: oc !== null && pc !== null ? oc / pc : null };
 };
 
-async function timed(f: () => Promise<number> | number): Promise<{ wall: number; cpu: number; value: number }> {
+export async function timed(f: () => Promise<number> | number): Promise<{ wall: number; cpu: number; value: number }> {
   const c0 = process.cpuUsage();
   const t0 = performance.now();
   const value = await f();

@@ -1,8 +1,8 @@
 /**
  * `npm run bench [-- SUITE... ] [-- --quick]`: runs the benchmark suites (bench/<suite>.ts, each exporting
- * `run({ quick })`): mi, train, dvcnn, or all of them when none is named. BENCH_QUICK=1 is the same as --quick.
+  * `run({ quick })`): mi, mi-family, train, dvcnn, or all of them when none is named. BENCH_QUICK=1 is the same as --quick.
  */
-const SUITES = ['mi', 'train', 'dvcnn'] as const;
+const SUITES = ['mi', 'mi-family', 'train', 'dvcnn'] as const;
 
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
