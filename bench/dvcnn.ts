@@ -4,22 +4,23 @@
  *
  * Ours: Dvcnn.step on the wasm backend (the SIMD kernel, src/models/dvcnn-kernel.ts), seed 0, a fixed random
  * batch. PyTorch: bench/torch/dvcnn_step.py (the same masked layers, softmax cross-entropy, torch.optim.SGD,
- * torch.set_num_threads(1) and one BLAS thread), run by the first of $PYTHON, python3, /usr/bin/python3 that
- * imports torch; skipped with a note when none does. Each size is timed in two rounds, PyTorch then ours, so
+ * torch.set_num_threads(1) and one BLAS thread), run by the Python bench/child.ts finds ($BENCH_PYTHON,
+ * python3, /usr/bin/python3); skipped with a note when none imports torch. Each size is timed in two rounds, PyTorch then ours, so
  * both see the same load; per side: min and median over all timed steps (one warm-up step per round).
  * ratio = our min / PyTorch's min. Sizes (width, depth): (784, 100), (196, 100), (196, 1000); quick: (196, 100).
  * Full runs also time the slow reference (Dvcnn.stepReference, tfjs ops) at (196, 100) and (49, 100).
- * Prints a table with the machine and the load average; writes bench/results/dvcnn.json.
+ * Prints a Markdown table with the machine and the load average (bench/table.ts); writes
+ * bench/results/dvcnn.json.
  */
-import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { initBackend, tf } from '../src/backend.js';
 import { Dvcnn } from '../src/models/dvcnn.js';
 import { Xoshiro128 } from '../src/random.js';
 import { findRepoFile } from '../src/repo-files.js';
+import { findPython, jsonAnswer, runTimed } from './child.js';
+import { loadAverage, machine, machineLine, markdownTable, median } from './table.js';
 
 const BATCH = 50;
 const ROUNDS = 2;
@@ -41,7 +42,6 @@ interface Row {
   reference?: Timing;
 }
 
-const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)];
 const timing = (t: number[]): Timing => ({ minSeconds: Math.min(...t), medianSeconds: median(t), steps: t.length });
 
 function repoRoot(): string {
@@ -68,16 +68,6 @@ function ourSteps(width: number, depth: number, repeats: number, reference = fal
   return times;
 }
 
-/** The first Python that imports torch, or null. */
-function findTorchPython(): string | null {
-  for (const py of [process.env.PYTHON, 'python3', '/usr/bin/python3']) {
-    if (!py) continue;
-    const r = spawnSync(py, ['-c', 'import torch'], { stdio: 'ignore' });
-    if (r.status === 0) return py;
-  }
-  return null;
-}
-
 interface TorchStep {
   minSeconds: number;
   medianSeconds: number;
@@ -86,10 +76,8 @@ interface TorchStep {
 
 /** Seconds of PyTorch's step: `repeats` timed steps after a warm-up, one process. */
 function torchSteps(python: string, width: number, depth: number, repeats: number): { times: TorchStep; version: string } {
-  const script = findRepoFile('bench/torch/dvcnn_step.py');
-  const r = spawnSync(python, [script, `${width},${depth},${BATCH},${repeats}`], { encoding: 'utf8', maxBuffer: 1 << 20 });
-  if (r.status !== 0) throw new Error(`${script} failed (exit ${r.status}): ${r.stderr.trim().split('\n').pop()}`);
-  const out = JSON.parse(r.stdout) as { torch: string; steps: TorchStep[] };
+  const run = runTimed(python, [findRepoFile('bench/torch/dvcnn_step.py'), `${width},${depth},${BATCH},${repeats}`]);
+  const out = jsonAnswer<{ torch: string; steps: TorchStep[] }>('PyTorch (bench/torch/dvcnn_step.py)', run);
   return { times: out.steps[0], version: out.torch };
 }
 
@@ -97,14 +85,14 @@ export async function run(opts: { quick: boolean }): Promise<void> {
   const { quick } = opts;
   await initBackend('wasm');
   const sizes: [width: number, depth: number, repeats: number][] = quick ? [[196, 100, 3]] : [[784, 100, 3], [196, 100, 5], [196, 1000, 2]];
-  const python = findTorchPython();
-  const load1Start = loadavg()[0];
+  const py = findPython(['torch']);
+  const python = 'python' in py ? py.python : null;
+  const note = 'python' in py ? `PyTorch: ${py.python}` : `PyTorch: skipped, ${py.note}`;
+  const m = machine();
+  const startedAt = new Date().toISOString();
+  const loadStart = loadAverage();
   let torchVersion: string | null = null;
   const rows: Row[] = [];
-  const note = python ? `PyTorch: ${python}` : 'PyTorch: skipped (no python3 here imports torch; apt-get install python3-torch, or set PYTHON)';
-  console.log(`machine: ${cpus()[0]?.model} x ${cpus().length}, node ${process.version}, load average (1 min) at start ${load1Start.toFixed(2)}`);
-  console.log(note);
-  console.log('width  depth  batch   ours min s  median s   torch min s  median s   ours/torch');
   for (const [width, depth, repeats] of sizes) {
     const ours: number[] = [];
     const torchMins: number[] = [];
@@ -119,12 +107,7 @@ export async function run(opts: { quick: boolean }): Promise<void> {
       ours.push(...ourSteps(width, depth, repeats));
     }
     const torch = python ? { minSeconds: Math.min(...torchMins), medianSeconds: median(torchMedians), steps: ROUNDS * repeats } : null;
-    const row: Row = { width, depth, batch: BATCH, ours: timing(ours), torch, ratio: torch ? Math.min(...ours) / torch.minSeconds : null };
-    rows.push(row);
-    const f = (v: number | undefined) => (v === undefined ? '-' : v.toFixed(4)).padStart(10);
-    console.log(
-      `${String(width).padStart(5)} ${String(depth).padStart(6)} ${String(BATCH).padStart(6)} ${f(row.ours.minSeconds)} ${f(row.ours.medianSeconds)}   ${f(torch?.minSeconds)} ${f(torch?.medianSeconds)}   ${row.ratio === null ? '-' : row.ratio.toFixed(2).padStart(10)}`,
-    );
+    rows.push({ width, depth, batch: BATCH, ours: timing(ours), torch, ratio: torch ? Math.min(...ours) / torch.minSeconds : null });
   }
   if (!quick) {
     for (const [width, depth] of [[196, 100], [49, 100]]) {
@@ -132,27 +115,22 @@ export async function run(opts: { quick: boolean }): Promise<void> {
       const ours = rows.find((r) => r.width === width && r.depth === depth);
       if (ours) ours.reference = reference;
       else rows.push({ width, depth, batch: BATCH, ours: timing(ourSteps(width, depth, 5)), torch: null, ratio: null, reference });
-      console.log(`reference (tfjs ops) ${width} x ${depth}: min ${reference.minSeconds.toFixed(4)} s, median ${reference.medianSeconds.toFixed(4)} s`);
     }
   }
-  const load1End = loadavg()[0];
-  console.log(`load average (1 min) at end ${load1End.toFixed(2)}`);
+  const loadEnd = loadAverage();
+  const cell = (t: Timing | null | undefined) => (t ? `${t.minSeconds.toFixed(4)} / ${t.medianSeconds.toFixed(4)}` : '-');
+  console.log(`\nDVCNN SGD step, batch ${BATCH}, sigmoid, ${startedAt}. ${machineLine(m, loadStart, loadEnd)}\n${note}${torchVersion ? ` (torch ${torchVersion}, one thread)` : ''}\n`);
+  console.log(
+    markdownTable(
+      ['width', 'depth', 'ours s min / median', 'PyTorch s min / median', 'ours / PyTorch (min)', 'tfjs reference s min / median'],
+      rows.map((r) => [String(r.width), String(r.depth), cell(r.ours), cell(r.torch), r.ratio === null ? '-' : r.ratio.toFixed(2), cell(r.reference)]),
+    ),
+  );
   const outDir = join(repoRoot(), 'bench', 'results');
   mkdirSync(outDir, { recursive: true });
   writeFileSync(
     join(outDir, 'dvcnn.json'),
-    `${JSON.stringify(
-      {
-        quick,
-        date: new Date().toISOString(),
-        machine: { cpu: cpus()[0]?.model, cores: cpus().length, node: process.version, load1Start, load1End },
-        torch: torchVersion,
-        note,
-        steps: rows,
-      },
-      null,
-      2,
-    )}\n`,
+    `${JSON.stringify({ startedAt, quick, machine: m, loadAverage: { start: loadStart, end: loadEnd }, torch: torchVersion, note, steps: rows }, null, 2)}\n`,
   );
 }
 
