@@ -54,7 +54,8 @@ export async function main(argv: string[]): Promise<void> {
     .exitOverride();
   try {
     const name = argv[2];
-    const wanted = name !== undefined && Object.hasOwn(COMMANDS, name) ? [name] : Object.keys(COMMANDS);
+    const versionOnly = name === '--version' || name === '-V';
+    const wanted = name !== undefined && Object.hasOwn(COMMANDS, name) ? [name] : versionOnly ? [] : Object.keys(COMMANDS);
     for (const register of await Promise.all(wanted.map((n) => COMMANDS[n]!()))) register(program);
     await program.parseAsync(argv);
   } catch (e) {

@@ -71,6 +71,19 @@ describe('folder locks', () => {
     lock.release();
   });
 
+  it('an orphan holder (its parent is dead) is waited for, then its lock is taken over', async () => {
+    const d = folder('orphan');
+    const deadParent = spawn(process.execPath, ['-e', '']);
+    await new Promise((r) => deadParent.once('exit', r));
+    // the orphan: alive now, it stops by itself (at the end of its epoch) 0.5 s later
+    const orphan = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 500)']);
+    await new Promise((r) => orphan.once('spawn', r));
+    writeFileSync(join(d, LOCK_FILE), `${JSON.stringify({ pid: orphan.pid, host: hostname(), command: 'train', started: 'now', parent: deadParent.pid })}\n`);
+    const lock = lockFolder(d, 'train');
+    expect(lock.tookOver?.pid).toBe(orphan.pid);
+    lock.release();
+  });
+
   it('release leaves a lock that is no longer ours', () => {
     const d = folder('replaced');
     const lock = lockFolder(d, 'train');

@@ -4,7 +4,8 @@
  * is refused with an error that names the holder. A lock left by a process that died (same host, and
  * `kill(pid, 0)` says no such process) is stale: it is taken over and the caller is told whose it was. A lock
  * from another host cannot be checked from here and is refused, naming that host (remove it by hand when that
- * run is known to be over). The lock is released by release() and on exit (exit-hooks.ts); a process killed
+ * run is known to be over). A live holder whose parent (a `reproduce`) died is an orphan that stops after its
+ * current epoch: a taker waits for it (up to a minute), so an immediate rerun goes on. The lock is released by release() and on exit (exit-hooks.ts); a process killed
  * by a signal leaves it stale.
  */
 import { closeSync, openSync, readFileSync, rmSync, statSync } from 'node:fs';
@@ -12,6 +13,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { InfoflowError } from '../errors.js';
 import { onProcessExit } from '../process/exit-hooks.js';
+import { watchedParent } from '../process/parent-pipe.js';
 import { writeAll } from './durable.js';
 import { fsError } from './fs-errors.js';
 
@@ -23,6 +25,8 @@ export interface LockHolder {
   command: string;
   /** ISO time the holder took the lock */
   started: string;
+  /** the parent it stops with (a child of `reproduce`, src/process/parent-pipe.ts), if any */
+  parent?: number;
 }
 
 export interface FolderLock {
@@ -34,18 +38,31 @@ export interface FolderLock {
 
 /** A lock file younger than this that does not parse yet is being written by its creator. */
 const FRESH_MS = 5000;
+/** How long a taker waits for an orphan (a child whose parent died) to stop after its current epoch. */
+const ORPHAN_WAIT_MS = 60_000;
+
+const sleep = (ms: number) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 
 function describe(h: LockHolder): string {
   return `pid ${h.pid} on ${h.host} (${h.command}, since ${h.started})`;
 }
 
-/** Whether process `pid` exists on this host (EPERM: it exists but is someone else's). */
+/**
+ * Whether process `pid` runs on this host (EPERM: it exists but is someone else's). A zombie (exited, not yet
+ * reaped: in a container whose first process reaps nothing it stays one) is not running.
+ */
 export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
+    if ((e as NodeJS.ErrnoException).code !== 'EPERM') return false;
+  }
+  try {
+    // /proc/<pid>/stat: "pid (comm) S ...", the state after the last ')'
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return true;
   }
 }
 
@@ -108,19 +125,21 @@ const held = new Map<string, FolderLock>();
 export function lockFolder(dir: string, command: string, opts: { replaceOwn?: boolean } = {}): FolderLock {
   const path = join(dir, LOCK_FILE);
   if (opts.replaceOwn) held.get(path)?.release();
-  const me: LockHolder = { pid: process.pid, host: hostname(), command, started: new Date().toISOString() };
+  const parent = watchedParent();
+  const me: LockHolder = { pid: process.pid, host: hostname(), command, started: new Date().toISOString(), ...(parent ? { parent } : {}) };
+  const t0 = Date.now();
   let tookOver: LockHolder | undefined;
   try {
     for (let attempt = 0; ; attempt++) {
       if (tryCreate(path, me)) break;
-      if (attempt > 500) throw new InfoflowError('config', `${dir}: could not take the lock ${path} (other processes keep taking and dropping it); try again`);
+      if (attempt > 2000) throw new InfoflowError('config', `${dir}: could not take the lock ${path} (other processes keep taking and dropping it); try again`);
       const holder = readHolder(path);
       if (holder === 'gone') continue;
       if (holder === 'unreadable') {
         const age = ageMs(path);
         if (age < 0) continue;
         if (age < FRESH_MS && attempt < 50) {
-          Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 100);
+          sleep(100);
           continue;
         }
       } else if (holder.pid === process.pid && holder.host === me.host) {
@@ -131,6 +150,11 @@ export function lockFolder(dir: string, command: string, opts: { replaceOwn?: bo
           `${dir}: locked by ${describe(holder)}, another host; wait for that run to end, or if it is over, delete ${path}`,
         );
       } else if (processAlive(holder.pid)) {
+        // an orphan of a killed `reproduce` stops by itself at the end of its epoch (an immediate rerun waits)
+        if (holder.parent && !processAlive(holder.parent) && Date.now() - t0 < ORPHAN_WAIT_MS) {
+          sleep(100);
+          continue;
+        }
         throw new InfoflowError('config', `${dir}: another process writes here: ${describe(holder)}; wait for it to end or stop it, then run the command again`);
       }
       // stale: only the holder of the takeover file may delete it, after checking it is still the same stale lock
@@ -138,7 +162,7 @@ export function lockFolder(dir: string, command: string, opts: { replaceOwn?: bo
       const takeover = `${path}.takeover`;
       if (!tryCreate(takeover, me)) {
         if (ageMs(takeover) > FRESH_MS) rmSync(takeover, { force: true });
-        else Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
+        else sleep(50);
         continue;
       }
       try {

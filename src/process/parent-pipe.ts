@@ -86,3 +86,8 @@ export function watchParentPipe(onParentGone: () => void): boolean {
 export function checkParent(): void {
   if (whenParentGone && process.ppid !== parentPid) whenParentGone();
 }
+
+/** The parent this process stops with (watchParentPipe), if any. */
+export function watchedParent(): number | undefined {
+  return whenParentGone ? parentPid : undefined;
+}
