@@ -216,6 +216,20 @@ describe('judging', () => {
     expect(miBandOf(bare)).toMatchObject({ band: 0.1, note: expect.stringMatching(/default/) });
   });
 
+  it('counts a run drawn in two panels in each, and once in each', () => {
+    // the Res runs at the panel-B width are drawn in panel A too (same run directory)
+    const runs = fig5(() => base);
+    const both = [...runs, ...runs.filter((r) => r.panel === 'B' && r.arch === 'residual').map((r) => ({ ...r, panel: 'A' }))];
+    const peak = judgeClaim(FIGURE_5_CLAIMS.find((c) => c.id === '5A-rise-peak-fall') as PaperClaim, both);
+    expect(peak.parts[0].interval.n).toBe(3 * SEEDS);
+    const gain = judgeClaim(FIGURE_5_CLAIMS.find((c) => c.id === '5B-residuals-mild-gain') as PaperClaim, both);
+    expect(gain.parts.map((p) => p.interval.n)).toEqual([SEEDS, SEEDS]);
+    // and a Figure 4 run in both panels is one MLP run, not two
+    const f4 = fig4(() => base);
+    const rises = judgeClaim(FIGURE_4_CLAIMS.find((c) => c.id === '4-mlp-mi-rises') as PaperClaim, f4);
+    expect(rises.parts[0].interval.n).toBe(5 * SEEDS);
+  });
+
   it('is inconclusive with fewer than two values, and names what it could not measure', () => {
     const runs = fig5(() => base).filter((r) => r.seed === 0);
     const v = judgeClaim(FIGURE_5_CLAIMS.find((c) => c.id === '5B-shortcut-improves') as PaperClaim, runs);

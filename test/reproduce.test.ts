@@ -46,12 +46,13 @@ function checkFigure5(dir: string, epochs: number): void {
   expect(csv).toHaveLength(rows.length);
   expect(csv.map((r) => Number(r.epoch))).toEqual(rows.map((r) => r.epoch));
   const verdicts = readFileSync(join(dir, 'verdicts.md'), 'utf8');
-  expect(verdicts).toContain('ResNet MI rises, peaks, then falls');
-  expect(verdicts).toMatch(/Supported: \d of 5/);
+  expect(verdicts).toContain('ResNet MI rises from the untrained net, peaks, then falls');
+  expect(verdicts).toMatch(/supported: \d, not supported: \d, inconclusive: \d \(of 8 claims\)/);
 }
 
 describe('reproduce (with a stand-in for train)', () => {
   const epochs = PRESET_SIZE.quick.epochs;
+  const depth = FIG5_PRESETS.quick.plan.depth;
 
   it('--figure 5 --quick writes the figure, the data (a row per run per epoch) and the verdicts', () => {
     const out = join(tmp, 'a');
@@ -61,7 +62,7 @@ describe('reproduce (with a stand-in for train)', () => {
     checkFigure5(join(out, 'figure-5'), epochs);
     // the Res run at the panel-B width is shared by both panels: trained once
     expect(readdirSync(join(out, 'figure-5', 'runs'))).toHaveLength(new Set(fig5Runs('quick').map(runName)).size);
-    expect(r.stdout).toContain('[yes] ResNet MI rises, peaks, then falls');
+    expect(r.stdout).toContain('[yes] ResNet MI rises from the untrained net, peaks, then falls');
 
     // again: every run is finished, nothing runs, the figure is redrawn
     const again = reproduce(['--figure', '5', '--quick', '--out', out, '--json']);
@@ -117,14 +118,14 @@ describe('reproduce (with a stand-in for train)', () => {
     expect(Date.now() - t0).toBeLessThan(60_000);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/FAILED: no progress for 3 s since epoch 0: killed .*its last stderr lines: fake: waiting for the MI worker/);
-    expect(r.stderr.trim().split('\n').at(-1)).toMatch(new RegExp(`^infoflow: 1 run\\(s\\) failed \\(first: residual-w${width}-d5-s0: no progress`));
+    expect(r.stderr.trim().split('\n').at(-1)).toMatch(new RegExp(`^infoflow: 1 run\\(s\\) failed \\(first: residual-w${width}-d${depth}-s0: no progress`));
     // the other runs finished
     const runs = readdirSync(join(out, 'figure-5', 'runs'));
     expect(runs.filter((d) => existsSync(join(out, 'figure-5', 'runs', d, 'done.json')))).toHaveLength(runs.length - 1);
     const again = reproduce(['--figure', '5', '--quick', '--out', out, '--json', '--stall-minutes', '0.05']);
     expect(again.code).toBe(0);
     const starts = events(again.stdout).filter((e) => e.event === 'run-start');
-    expect(starts).toEqual([{ event: 'run-start', run: `residual-w${width}-d5-s0`, totalEpochs: epochs + 1, doneEpochs: 1 }]);
+    expect(starts).toEqual([{ event: 'run-start', run: `residual-w${width}-d${depth}-s0`, totalEpochs: epochs + 1, doneEpochs: 1 }]);
     checkFigure5(join(out, 'figure-5'), epochs);
   });
 
@@ -138,7 +139,7 @@ describe('reproduce (with a stand-in for train)', () => {
     const refused = reproduce(['--figure', '5', '--quick', '--out', out]);
     expect(refused.code).toBe(2);
     expect(refused.stderr).toMatch(/^infoflow: .*figure-5: was made with another configuration.*--force/);
-    expect(existsSync(join(out, 'figure-5', 'runs', 'mlp-w16-d5-s0', 'done.json'))).toBe(true);
+    expect(existsSync(join(out, 'figure-5', 'runs', `mlp-w16-d${depth}-s0`, 'done.json'))).toBe(true);
     expect(reproduce(['--figure', '5', '--quick', '--out', out, '--force', '--quiet']).code).toBe(0);
   });
 

@@ -7,9 +7,10 @@ import { DVCNN_FIGURES } from './dvcnn/figures.js';
 import { FIGURE_4 } from './hodas-stinis/fig4.js';
 import { FIGURE_5 } from './hodas-stinis/fig5.js';
 import { FIGURE_LAYERS } from './layers/figure.js';
+import { FIGURE_5_SENSITIVITY } from './hodas-stinis/fig5-sensitivity.js';
 import type { FigureDefinition } from './pipeline/figure.js';
 
-export const FIGURES: readonly FigureDefinition[] = [FIGURE_4, FIGURE_5, ...DVCNN_FIGURES, FIGURE_LAYERS];
+export const FIGURES: readonly FigureDefinition[] = [FIGURE_4, FIGURE_5, FIGURE_5_SENSITIVITY, ...DVCNN_FIGURES, FIGURE_LAYERS];
 
 export function figureIds(): string[] {
   return FIGURES.map((f) => f.id);

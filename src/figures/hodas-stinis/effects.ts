@@ -42,9 +42,9 @@ export function minus(f: Measure, g: Measure | number): Measure {
   };
 }
 
-/** Each run once, whatever the panels it is drawn in. */
-export function uniqueRuns(runs: readonly ClaimRun[]): ClaimRun[] {
-  return [...new Map(runs.map((r) => [r.run, r])).values()];
+/** The runs `select` takes, each once whatever the panels it is drawn in (select first: it may ask for a panel). */
+export function selectRuns(runs: readonly ClaimRun[], select: Select): ClaimRun[] {
+  return [...new Map(runs.filter(select).map((r) => [r.run, r])).values()];
 }
 
 export const tag = (r: ClaimRun) => `${r.arch} W=${r.width} L=${r.depth} s${r.seed}`;
@@ -53,7 +53,7 @@ export const tag = (r: ClaimRun) => `${r.arch} W=${r.width} L=${r.depth} s${r.se
 export function perRun(select: Select, measure: Measure): (runs: readonly ClaimRun[]) => Sample {
   return (runs) => {
     const out: Sample = { values: [], used: [], missing: [] };
-    for (const r of uniqueRuns(runs).filter(select)) {
+    for (const r of selectRuns(runs, select)) {
       const v = measure(r);
       if (v === undefined || !Number.isFinite(v)) out.missing.push(tag(r));
       else {
@@ -80,10 +80,9 @@ export function paired(
   transform: (va: number, vb: number) => number = (va, vb) => va - vb,
 ): (runs: readonly ClaimRun[]) => Sample {
   return (runs) => {
-    const all = uniqueRuns(runs);
-    const bs = new Map(all.filter(b).map((r) => [key(r), r]));
+    const bs = new Map(selectRuns(runs, b).map((r) => [key(r), r]));
     const out: Sample = { values: [], used: [], missing: [] };
-    for (const ra of all.filter(a)) {
+    for (const ra of selectRuns(runs, a)) {
       const rb = bs.get(key(ra));
       const [va, vb] = [measure(ra), rb ? measure(rb) : undefined];
       if (!rb || va === undefined || vb === undefined || !Number.isFinite(va) || !Number.isFinite(vb)) out.missing.push(key(ra));
@@ -102,11 +101,11 @@ export function paired(
  */
 export function groupsPerSeed(a: Select, b: Select, measure: Measure): (runs: readonly ClaimRun[]) => Sample {
   return (runs) => {
-    const all = uniqueRuns(runs);
-    const seeds = [...new Set(all.filter((r) => a(r) || b(r)).map((r) => r.seed))].sort((x, y) => x - y);
+    const [as, bs] = [selectRuns(runs, a), selectRuns(runs, b)];
+    const seeds = [...new Set([...as, ...bs].map((r) => r.seed))].sort((x, y) => x - y);
     const out: Sample = { values: [], used: [], missing: [] };
     for (const seed of seeds) {
-      const [ga, gb] = [all.filter((r) => r.seed === seed && a(r)), all.filter((r) => r.seed === seed && b(r))];
+      const [ga, gb] = [as.filter((r) => r.seed === seed), bs.filter((r) => r.seed === seed)];
       const [va, vb] = [ga.map(measure), gb.map(measure)];
       const ok = (vs: (number | undefined)[]) => vs.length > 0 && vs.every((v) => v !== undefined && Number.isFinite(v));
       if (!ok(va) || !ok(vb)) out.missing.push(`s${seed}`);
