@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
+import { processAlive } from '../src/io/lock.js';
 import { formatNpy } from '../src/npy/index.js';
 
 const repo = resolve(import.meta.dirname, '..');
@@ -55,14 +56,8 @@ function uninterrupted() {
   return straight;
 }
 
-const pidAlive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
+/** Running (a zombie, exited but not reaped by a container's first process, is not). */
+const pidAlive = processAlive;
 
 const asRoot = process.getuid?.() === 0 && process.platform === 'linux';
 
@@ -173,9 +168,6 @@ describe('reproduce killed with SIGKILL', () => {
     const out = join(tmp, 'orphans');
     const parent = spawn(process.execPath, [cli, 'reproduce', '--figure', '5', '--quick', '--out', out, '--jobs', '2', '--json', '--backend', 'wasm']);
     await untilLine(parent, '"event":"epoch"');
-    const second = run(['reproduce', '--figure', '5', '--quick', '--out', out, '--jobs', '2', '--quiet']);
-    expect(second.code).toBe(2);
-    expect(second.stderr.trim()).toMatch(new RegExp(`^infoflow: .*figure-5: another process writes here: pid ${parent.pid} on .* \\(reproduce --figure 5, since .*\\); wait for it to end or stop it, then run the command again$`));
     // the children: the holders of the run directories' locks
     const runs = join(out, 'figure-5', 'runs');
     const children = readdirSync(runs)
@@ -183,6 +175,9 @@ describe('reproduce killed with SIGKILL', () => {
       .filter(existsSync)
       .map((p) => (JSON.parse(readFileSync(p, 'utf8')) as { pid: number }).pid);
     expect(children.length).toBeGreaterThan(0);
+    const second = run(['reproduce', '--figure', '5', '--quick', '--out', out, '--jobs', '2', '--quiet']);
+    expect(second.code).toBe(2);
+    expect(second.stderr.trim()).toMatch(new RegExp(`^infoflow: .*figure-5: another process writes here: pid ${parent.pid} on .* \\(reproduce --figure 5, since .*\\); wait for it to end or stop it, then run the command again$`));
     parent.kill('SIGKILL');
     await new Promise((ok) => parent.once('exit', ok));
     const t0 = Date.now();
