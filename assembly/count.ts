@@ -115,19 +115,24 @@ function fillMaxEps(t: Tree, step: f64, node: i32, lo: i32, hi: i32): f64 {
   return m;
 }
 
-/** After every knn(): per x and y tree position its eps and input index, the lane thresholds, the max-eps tree; nx = ny = 0. */
+/**
+ * After every knn() (or ball()): per x and y tree position its radius (eps, or radX / radY with h.radii) and input
+ * index, the lane thresholds, the max-radius tree; nx = ny = 0. Without a y part only the x tree.
+ */
 export function countPrep(h: Header): void {
   const n = <i32>h.n;
   const permZ = h.permZ;
   const eps = h.eps;
   memory.fill(h.nx, 0, <usize>n << 2);
   memory.fill(h.ny, 0, <usize>n << 2);
-  for (let part = 0; part < 2; part++) {
+  const parts = h.dyp > 0 ? 2 : 1;
+  for (let part = 0; part < parts; part++) {
     const t = tree(h, part == 0 ? TREE_X : TREE_Y);
+    const radius = h.radii ? (part == 0 ? h.radX : h.radY) : eps;
     for (let p = 0; p < n; p++) {
       const i = load<i32>(permZ + (<usize>load<i32>(t.perm + (<usize>p << 2)) << 2));
       store<i32>(t.idx + (<usize>p << 2), i);
-      store<f64>(t.eps + (<usize>p << 3), load<f64>(eps + (<usize>i << 3)));
+      store<f64>(t.eps + (<usize>p << 3), load<f64>(radius + (<usize>i << 3)));
     }
     fillMaxEps(t, h.qStep, 0, 0, n);
   }
@@ -135,7 +140,7 @@ export function countPrep(h: Header): void {
 
 /**
  * For x-tree and y-tree positions [p0, p1): the pairs they own (see pairedLeaves) added into nx and ny (strict
- * range counts at radius eps in the x and y columns, the point itself excluded). After countPrep().
+ * range counts at each point's radius in the x and y columns, the point itself excluded). After countPrep().
  * The queries go leaf by leaf as a block: each paired leaf is scanned for every query of the block in turn, so
  * its block of quantised coordinates is read from memory once per block instead of once per query.
  */
@@ -159,7 +164,8 @@ export function count(h: Header, p0: i32, p1: i32, slot: i32): void {
   const epsAt = c.epsAt;
   const visitAt = c.visitAt;
   const blk = h.block + <usize>slot * LEAF * stride;
-  for (let part = 0; part < 2; part++) {
+  const parts = dyp > 0 ? 2 : 1;
+  for (let part = 0; part < parts; part++) {
     const t = tree(h, part == 0 ? TREE_X : TREE_Y);
     c.nd = part == 0 ? dx : dy;
     let prune = true;

@@ -3,10 +3,10 @@
  * else. layout.ts defines the shared memory (its Header field offsets are exported below, for src/mi/kernel.ts to
  * read at load), tree.ts builds the kd-trees, knn.ts runs the joint k-NN, count.ts the marginal range counts, and
  * filter.ts holds the 8-bit leaf filter they share. A caller runs build, then knn over every position (on any
- * instance over the same memory), then countPrep, then count over every position.
+ * instance over the same memory), for KSG-2 ball over every position, then countPrep, then count over every position.
  */
 import { count as countPhase, countPrep as countPrepPhase } from './count';
-import { knn as knnPhase } from './knn';
+import { ball as ballPhase, knn as knnPhase } from './knn';
 import { Header, Tree, header } from './layout';
 import { build as buildTrees } from './tree';
 
@@ -20,6 +20,11 @@ export function build(ctx: usize): i32 {
 /** eps for joint positions [p0, p1), by input index, using slot `slot`'s scratch. */
 export function knn(ctx: usize, p0: i32, p1: i32, slot: i32): void {
   knnPhase(header(ctx), p0, p1, slot);
+}
+
+/** After eps (knn(), or written by the caller): KSG-2's marginal radii radX, radY for joint positions [p0, p1). */
+export function ball(ctx: usize, p0: i32, p1: i32, slot: i32): void {
+  ballPhase(header(ctx), p0, p1, slot);
 }
 
 /** After every knn(): the per-tree eps arrays, lane thresholds and max-eps trees the counts read; nx = ny = 0. */
@@ -46,6 +51,8 @@ export const HEADER_dy: i32 = offsetof<Header>('dy');
 export const HEADER_dxp: i32 = offsetof<Header>('dxp');
 export const HEADER_dyp: i32 = offsetof<Header>('dyp');
 export const HEADER_levels: i32 = offsetof<Header>('levels');
+export const HEADER_keep: i32 = offsetof<Header>('keep');
+export const HEADER_radii: i32 = offsetof<Header>('radii');
 export const HEADER_Z: i32 = offsetof<Header>('Z');
 export const HEADER_visit: i32 = offsetof<Header>('visit');
 export const HEADER_permZ: i32 = offsetof<Header>('permZ');
@@ -55,6 +62,9 @@ export const HEADER_tmpRow: i32 = offsetof<Header>('tmpRow');
 export const HEADER_spread: i32 = offsetof<Header>('spread');
 export const HEADER_stats: i32 = offsetof<Header>('stats');
 export const HEADER_eps: i32 = offsetof<Header>('eps');
+export const HEADER_best: i32 = offsetof<Header>('best');
+export const HEADER_radX: i32 = offsetof<Header>('radX');
+export const HEADER_radY: i32 = offsetof<Header>('radY');
 export const HEADER_nx: i32 = offsetof<Header>('nx');
 export const HEADER_ny: i32 = offsetof<Header>('ny');
 export const HEADER_scratch: i32 = offsetof<Header>('scratch');

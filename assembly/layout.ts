@@ -16,6 +16,8 @@
  *         the Z row (joint position) at x-tree position j, likewise permY.
  *   cols  Per tree, per leaf, per dim: LEAF u8 lanes, the coordinates quantised to 8 bits (filter.ts).
  *   rows8 Per tree, per position: the same u8 coordinates row-major (row8Bytes(dims) bytes, zero-padded).
+ *   A y part of 0 dims (dy = dyp = 0) is allowed: then only the joint and x trees exist (entropy, or counts in
+ *   one space at radii the caller writes).
  *   scratch, block  Per slot (one per concurrent caller: the main thread or a pool task): its Query, block state
  *         and per-query block records (knnStride / countStride bytes each), so callers share no writable state.
  * Invariants: every accepted distance is computed in float64 from Z, which is exact for float32 input (and the
@@ -25,7 +27,7 @@
 /** 'KSG1' as little-endian u32: the first header word, so a stale or foreign memory is refused. */
 export const LAYOUT_MAGIC: u32 = 0x3147534b;
 /** Bump on any change to Header, Tree, the slot scratch or the block records. */
-export const LAYOUT_VERSION: u32 = 1;
+export const LAYOUT_VERSION: u32 = 2;
 
 /** Points per leaf at most: a leaf block is LEAF u8 lanes (four v128) per dim. */
 export const LEAF = 64;
@@ -48,6 +50,8 @@ export const TREE_Y = 2;
   dxp: u32;
   dyp: u32;
   levels: u32;
+  keep: u32; // 1: knn() also writes each point's k smallest distances, ascending, to `best` (N x k f64, by input index)
+  radii: u32; // 1: countPrep() takes the x and y trees' radii from radX and radY (by input index) instead of eps
   Z: usize;
   visit: usize; // u8[N] scratch for the in-place permutation
   permZ: usize;
@@ -57,6 +61,9 @@ export const TREE_Y = 2;
   spread: usize; // f64[2 dz] scratch: min, max per dim
   stats: usize; // per joint dim: mean, 1 / std (f64 pairs)
   eps: usize;
+  best: usize;
+  radX: usize;
+  radY: usize;
   nx: usize;
   ny: usize;
   scratch: usize; // per slot: slotBytes(dz)
@@ -133,6 +140,8 @@ export const TREE_Y = 2;
 /** The k-NN block being searched (knn.ts): a joint leaf's queries, their records at `blk`, `stride` bytes each. */
 @unmanaged export class KnnBlock {
   levels: i32;
+  ball: i32; // 0: the k-NN; 1: ball(), the marginal maxima within each query's closed ball of radius eps
+  xBytes: i32; // bytes of the x part of a Z row (dxp * 8)
   leafA: i32; // the block's leaf
   p: i32; // its positions [p, end)
   end: i32;
@@ -174,9 +183,14 @@ export function slotBytes(dz: i32): usize {
   return (<usize>dims + 31) & ~31;
 }
 
-/** Bytes of a query's record in a k-NN block: splats (dz v128) | order (dz u32) | u8 row | best (k f64) | bounds (2 per depth, f64) | kth. */
+/** Slots of a k-NN record's best list: k, and at least 2 (ball() keeps its two marginal maxima there). */
+@inline export function bestSlots(k: i32): i32 {
+  return k > 2 ? k : 2;
+}
+
+/** Bytes of a query's record in a k-NN block: splats (dz v128) | order (dz u32) | u8 row | best (bestSlots(k) f64) | bounds (2 per depth, f64) | kth. */
 export function knnStride(dz: i32, k: i32, levels: i32): usize {
-  return <usize>dz * 20 + row8Bytes(dz) + (<usize>k << 3) + (<usize>(levels + 1) << 4) + 8;
+  return <usize>dz * 20 + row8Bytes(dz) + (<usize>bestSlots(k) << 3) + (<usize>(levels + 1) << 4) + 8;
 }
 
 /** Bytes of a query's record in a count block: splats (dm v128) | order (dm u32) | u8 row | visit (a byte per leaf, to 16) | eps, count, t8. */

@@ -210,6 +210,7 @@ export function build(h: Header): i32 {
   tx.thr = h.xThr;
   tx.maxEps = h.xMaxEps;
   tx.out = h.nx;
+  if (dyp == 0) return 0; // no y part: the joint and x trees only
   const ty = tree(h, TREE_Y);
   buildOne(h, ty, dxp, dyp, h.permY, h.yDim, h.yCol, h.yBound, h.yRow8);
   ty.eps = h.yEps;

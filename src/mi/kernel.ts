@@ -40,12 +40,12 @@ const BASE = 65536;
 
 /** The layout this file lays out: LAYOUT_MAGIC and LAYOUT_VERSION of assembly/layout.ts, checked at load. */
 export const LAYOUT_MAGIC = 0x3147534b;
-export const LAYOUT_VERSION = 1;
+export const LAYOUT_VERSION = 2;
 
 /** Header fields this file writes, by kind; the module's HEADER_<field> exports must name exactly these. */
-export const SCALAR_FIELDS = ['magic', 'version', 'n', 'k', 'dx', 'dy', 'dxp', 'dyp', 'levels'] as const;
+export const SCALAR_FIELDS = ['magic', 'version', 'n', 'k', 'dx', 'dy', 'dxp', 'dyp', 'levels', 'keep', 'radii'] as const;
 export const REGION_FIELDS = [
-  'Z', 'visit', 'permZ', 'permX', 'permY', 'tmpRow', 'spread', 'stats', 'eps', 'nx', 'ny', 'scratch', 'block', 'trees',
+  'Z', 'visit', 'permZ', 'permX', 'permY', 'tmpRow', 'spread', 'stats', 'eps', 'best', 'radX', 'radY', 'nx', 'ny', 'scratch', 'block', 'trees',
   'zDim', 'zCol', 'zBound', 'zRow8', 'xDim', 'xCol', 'xBound', 'xRow8', 'yDim', 'yCol', 'yBound', 'yRow8',
   'xEps', 'yEps', 'xIdx', 'yIdx', 'xThr', 'yThr', 'xMaxEps', 'yMaxEps',
 ] as const;
@@ -74,6 +74,7 @@ export interface KernelLayout {
 export interface KernelExports {
   build(ctx: number): number;
   knn(ctx: number, p0: number, p1: number, slot: number): void;
+  ball(ctx: number, p0: number, p1: number, slot: number): void;
   countPrep(ctx: number): void;
   count(ctx: number, p0: number, p1: number, slot: number): void;
 }
@@ -160,6 +161,8 @@ export interface PreparedInput {
   k: number;
   /** concurrent query slots (each has its own scratch and block state) */
   slots: number;
+  /** knn() also keeps each point's k smallest distances (bestDistances()): several k from one search */
+  keep?: boolean;
   noise?: number;
   seed?: number;
 }
@@ -173,6 +176,7 @@ export class KsgKernel {
   private ptr = {} as Record<Region, number>;
   private readonly ctx = BASE;
   n = 0;
+  k = 0;
 
   constructor() {
     this.module = kernelModule();
@@ -203,7 +207,7 @@ export class KsgKernel {
       zDim: internal * 4, zCol: leaves * dz * leaf, zBound: internal * 16,
       xDim: internal * 4, xCol: leaves * dxp * leaf, xBound: internal * 16,
       yDim: internal * 4, yCol: leaves * dyp * leaf, yBound: internal * 16,
-      eps: n * 8, nx: n * 4, ny: n * 4, stats: dz * 16, scratch: slots * L.slotBytes(dz),
+      eps: n * 8, best: opts.keep ? n * k * 8 : 0, radX: n * 8, radY: n * 8, nx: n * 4, ny: n * 4, stats: dz * 16, scratch: slots * L.slotBytes(dz),
       xEps: n * 8, yEps: n * 8, xIdx: n * 4, yIdx: n * 4, xThr: leaves * leaf, yThr: leaves * leaf,
       xMaxEps: (internal + leaves) * 8, yMaxEps: (internal + leaves) * 8,
       block: slots * leaf * L.blockStride(Math.max(dxp, dyp), dz, leaves, levels, k),
@@ -224,7 +228,7 @@ export class KsgKernel {
 
     const h32 = new Uint32Array(this.memory.buffer, this.ctx, L.headerBytes >> 2);
     const scalars: Record<(typeof SCALAR_FIELDS)[number], number> = {
-      magic: LAYOUT_MAGIC, version: LAYOUT_VERSION, n, k, dx: x.d, dy: y.d, dxp, dyp, levels,
+      magic: LAYOUT_MAGIC, version: LAYOUT_VERSION, n, k, dx: x.d, dy: y.d, dxp, dyp, levels, keep: opts.keep ? 1 : 0, radii: 0,
     };
     for (const f of SCALAR_FIELDS) h32[L.offsets[f] >> 2] = scalars[f];
     for (const f of REGION_FIELDS) h32[L.offsets[f] >> 2] = this.ptr[f];
@@ -258,12 +262,33 @@ export class KsgKernel {
     h64[L.offsets.qMin >> 3] = lo;
     h64[L.offsets.qStep >> 3] = step;
     this.n = n;
+    this.k = k;
     if (this.exports.build(this.ctx) !== 0) throw new InfoflowError('config', `${STALE} (the module refused the header)`);
   }
 
   /** eps for joint positions [p0, p1), on this thread; every position's before countPrep(). */
   knn(p0: number, p1: number, slot: number): void {
     this.exports.knn(this.ctx, p0, p1, slot);
+  }
+
+  /** After eps is set (knn() or setEps()): KSG-2's marginal radii for joint positions [p0, p1), on this thread. */
+  ball(p0: number, p1: number, slot: number): void {
+    this.exports.ball(this.ctx, p0, p1, slot);
+  }
+
+  /** Replace eps (by input row), e.g. by one column of bestDistances(), before ball() or countPrep(). */
+  setEps(eps: Float64Array): void {
+    new Float64Array(this.memory.buffer, this.ptr.eps, this.n).set(eps);
+  }
+
+  /** Whether the counts use ball()'s radii (KSG-2) instead of eps (KSG-1); read by the next countPrep(). */
+  useRadii(on: boolean): void {
+    new Uint32Array(this.memory.buffer, this.ctx, this.layout.headerBytes >> 2)[this.layout.offsets.radii >> 2] = on ? 1 : 0;
+  }
+
+  /** After knn() with `keep`: the k smallest distances of each point, ascending, row-major by input row (N x k). */
+  bestDistances(): Float64Array {
+    return new Float64Array(this.memory.buffer, this.ptr.best, this.n * this.k).slice();
   }
 
   /** After every knn(): the per-tree eps arrays the counts read; nx = ny = 0. */
@@ -274,6 +299,17 @@ export class KsgKernel {
   /** The pairs owned by x- and y-tree positions [p0, p1) into nx and ny, on this thread; all of [0, n) completes them. */
   count(p0: number, p1: number, slot: number): void {
     this.exports.count(this.ctx, p0, p1, slot);
+  }
+
+  /** After ball(): KSG-2's eps_x, eps_y by input row (the kernel keeps them one float above, for its strict counts). */
+  marginalRadii(): { epsX: Float64Array; epsY: Float64Array } {
+    const down = (at: number): Float64Array => {
+      const r = new Float64Array(this.memory.buffer, at, this.n).slice();
+      const bits = new BigUint64Array(r.buffer);
+      for (let i = 0; i < bits.length; i++) bits[i] -= 1n;
+      return r;
+    };
+    return { epsX: down(this.ptr.radX), epsY: down(this.ptr.radY) };
   }
 
   /** Copies of the per-point results, indexed by input row. */

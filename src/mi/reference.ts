@@ -23,7 +23,8 @@ export function miFromCounts(nx: Int32Array, ny: Int32Array, k: number): number 
   return psi(k) + psi(n) - sum / n;
 }
 
-function maxNormRow(a: Float32Array | Float64Array, i: number, j: number, d: number): number {
+/** max_c |a[i, c] - a[j, c]| over the d columns of a row-major array (0 for d = 0). */
+export function maxNormRow(a: Float32Array | Float64Array, i: number, j: number, d: number): number {
   let m = 0;
   const oi = i * d;
   const oj = j * d;
@@ -43,15 +44,7 @@ export function referencePoints(x: Matrix, y: Matrix, k: number): PointStats {
   const dx = new Float64Array(n);
   const dy = new Float64Array(n);
   for (let i = 0; i < n; i++) {
-    let o = 0;
-    for (let j = 0; j < n; j++) {
-      dx[j] = maxNormRow(x.data, i, j, x.d);
-      dy[j] = maxNormRow(y.data, i, j, y.d);
-      if (j !== i) others[o++] = Math.max(dx[j], dy[j]);
-    }
-    // the k-th smallest distance among j != i (a typed array sorts numerically)
-    others.sort();
-    const e = others[k - 1];
+    const e = distancesFrom(i, [x, y], [dx, dy], k, others);
     eps[i] = e;
     let cx = 0;
     let cy = 0;
@@ -64,6 +57,31 @@ export function referencePoints(x: Matrix, y: Matrix, k: number): PointStats {
     ny[i] = cy;
   }
   return { eps, nx, ny };
+}
+
+/** The k-th smallest of the values (a typed array sorts numerically); `values` is reordered. */
+export function kthSmallest(values: Float64Array, k: number): number {
+  values.sort();
+  return values[k - 1];
+}
+
+/**
+ * For point i: dist[s][j] = the max-norm distance from row i to row j in space s (each a matrix of the same N rows);
+ * returns the k-th smallest joint distance (the largest over the spaces) among j != i. `others` is N - 1 scratch.
+ */
+export function distancesFrom(i: number, spaces: Matrix[], dist: Float64Array[], k: number, others: Float64Array): number {
+  const n = spaces[0].n;
+  let o = 0;
+  for (let j = 0; j < n; j++) {
+    let joint = 0;
+    for (let s = 0; s < spaces.length; s++) {
+      const v = maxNormRow(spaces[s].data, i, j, spaces[s].d);
+      dist[s][j] = v;
+      if (v > joint) joint = v;
+    }
+    if (j !== i) others[o++] = joint;
+  }
+  return kthSmallest(others, k);
 }
 
 /** The reference estimate in nats, and the per-point stats behind it. */

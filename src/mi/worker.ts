@@ -6,8 +6,8 @@
 import { instantiate, type KernelExports, type QueryJob } from './kernel.js';
 
 export interface QueryTask extends QueryJob {
-  /** 'knn': eps for joint positions [p0, p1); 'count': the pairs of x- and y-tree positions [p0, p1) */
-  phase: 'knn' | 'count';
+  /** 'knn': eps for joint positions [p0, p1); 'ball': KSG-2's radii for them; 'count': the pairs of x- and y-tree positions [p0, p1) */
+  phase: 'knn' | 'ball' | 'count';
   p0: number;
   p1: number;
   slot: number;
@@ -22,6 +22,7 @@ export default function runQuery(task: QueryTask): number {
     cachedId = task.memoryId;
   }
   if (task.phase === 'knn') cached.knn(task.ctx, task.p0, task.p1, task.slot);
+  else if (task.phase === 'ball') cached.ball(task.ctx, task.p0, task.p1, task.slot);
   else cached.count(task.ctx, task.p0, task.p1, task.slot);
   return task.p1 - task.p0;
 }

@@ -1,0 +1,82 @@
+/**
+ * Runs the kernel's phases for the estimators (index.ts): kernel memories (one per space an estimate needs), the
+ * worker pool, and each phase over all N positions, on this thread or on the pool. Every phase's results are
+ * integer counts or exact distances by input row, so the bits do not depend on the workers or the chunking.
+ */
+import type { Matrix } from '../matrix.js';
+import { isThreadLimit, threadLimitError, withWasmMemoryErrors } from '../process/limits.js';
+import { KsgKernel } from './kernel.js';
+import { QueryPool } from './pool.js';
+import type { QueryTask } from './worker.js';
+
+/** Below this N the queries run on the calling thread (a pool's start-up costs more than it saves). */
+export const POOL_MIN_N = 2000;
+
+export type Phase = QueryTask['phase'];
+
+export class Engine {
+  private readonly kernels: KsgKernel[] = [];
+  private pool: QueryPool | undefined;
+
+  constructor(readonly workers: number) {}
+
+  /** Whether N points run on this thread (one worker, or too few points for a pool). */
+  inThread(n: number): boolean {
+    return this.workers === 1 || n < POOL_MIN_N;
+  }
+
+  private chunks(n: number): number {
+    return Math.min(n, this.inThread(n) ? 16 : Math.max(32, this.workers * 8));
+  }
+
+  /**
+   * Kernel memory `which` (0: the estimate's main space; 1: a second one, e.g. CMI's z), laid out for x and y
+   * (y may have 0 columns) and its trees built. `keep`: knn() keeps each point's k best (several k).
+   */
+  prepare(which: number, x: Matrix, y: Matrix, opts: { k: number; keep?: boolean; noise?: number; seed?: number }): KsgKernel {
+    const n = x.n;
+    const lower = `subsample the rows (N = ${n})`;
+    // memory that cannot be had (an address-space limit, a full machine) is a one-line error saying what to lower
+    const kernel = withWasmMemoryErrors(() => (this.kernels[which] ??= new KsgKernel()), 'the MI estimator', lower);
+    // a slot per concurrent caller: on this thread the chunks run one after another and share one
+    const slots = this.inThread(n) ? 1 : this.chunks(n);
+    withWasmMemoryErrors(() => kernel.prepare(x, y, { n, dx: x.d, dy: y.d, slots, ...opts }), 'the MI estimator', lower);
+    return kernel;
+  }
+
+  /** One phase over all positions of `kernel` (countPrep() first for 'count'); `progress` gets the points done. */
+  async run(kernel: KsgKernel, phase: Phase, progress: (points: number) => void): Promise<void> {
+    const n = kernel.n;
+    const chunks = this.chunks(n);
+    if (phase === 'count') kernel.countPrep();
+    if (this.inThread(n)) {
+      for (let ch = 0; ch < chunks; ch++) {
+        const p0 = Math.floor((ch * n) / chunks);
+        const p1 = Math.floor(((ch + 1) * n) / chunks);
+        if (phase === 'knn') kernel.knn(p0, p1, 0);
+        else if (phase === 'ball') kernel.ball(p0, p1, 0);
+        else kernel.count(p0, p1, 0);
+        progress(p1 - p0);
+      }
+      return;
+    }
+    this.pool ??= new QueryPool(this.workers);
+    try {
+      await this.pool.run(kernel.job, phase, n, chunks, progress);
+    } catch (e) {
+      if (isThreadLimit(e)) throw threadLimitError('workers (--workers, --mi-workers)', this.workers, e);
+      throw e;
+    }
+  }
+
+  /** Bytes the last layouts took (each memory keeps its largest size for reuse). */
+  get memoryBytes(): number {
+    return this.kernels.reduce((sum, k) => sum + (k?.layoutBytes ?? 0), 0);
+  }
+
+  async close(): Promise<void> {
+    await this.pool?.close();
+    this.pool = undefined;
+    this.kernels.length = 0;
+  }
+}
