@@ -255,6 +255,12 @@ describe('the small ones', () => {
     expect(r.stdout).toMatch(/^I\(X;Y\) = 0\.0000 bits/);
   });
 
+  it('--quiet prints nothing on stderr: no TensorFlow.js banner', () => {
+    const r = run(['train', '--width', '4', '--limit-train', '100', '--limit-val', '20', '--backend', 'cpu', '--mi-every', '0', '--epochs', '1', '--quiet', '--out', join(tmp, 'quiet')]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toBe('');
+  });
+
   it('--resume with --force is refused with one line', () => {
     for (const cmd of ['train', 'train-dvcnn']) {
       const r = run([cmd, '--out', join(tmp, `both-${cmd}`), '--resume', '--force']);
