@@ -5,9 +5,11 @@
  * Ours: Dvcnn.step on the wasm backend (the SIMD kernel, src/models/dvcnn-kernel.ts), seed 0, a fixed random
  * batch. PyTorch: bench/torch/dvcnn_step.py (the same masked layers, softmax cross-entropy, torch.optim.SGD,
  * torch.set_num_threads(1) and one BLAS thread), run by the Python bench/child.ts finds ($BENCH_PYTHON,
- * python3, /usr/bin/python3); skipped with a note when none imports torch. Each size is timed in two rounds, PyTorch then ours, so
- * both see the same load; per side: min and median over all timed steps (one warm-up step per round).
- * ratio = our min / PyTorch's min. Sizes (width, depth): (784, 100), (196, 100), (196, 1000); quick: (196, 100).
+ * python3, /usr/bin/python3); skipped with a note when none imports torch. Each size is timed in two rounds,
+ * PyTorch then ours, so both see the same load; per side: min and median over all timed steps (one warm-up
+ * step per round) of the wall seconds and of the process's CPU seconds (all threads; on a shared machine the
+ * steadier measure, as a step's wall time includes the time other processes held the core). Ratios = our
+ * min / PyTorch's min, wall and CPU. Sizes (width, depth): (784, 100), (196, 100), (196, 1000); quick: (196, 100).
  * Full runs also time the slow reference (Dvcnn.stepReference, tfjs ops) at (196, 100) and (49, 100).
  * Prints a Markdown table with the machine and the load average (bench/table.ts); writes
  * bench/results/dvcnn.json.
@@ -28,7 +30,14 @@ const ROUNDS = 2;
 interface Timing {
   minSeconds: number;
   medianSeconds: number;
+  minCpuSeconds: number;
+  medianCpuSeconds: number;
   steps: number;
+}
+
+interface Steps {
+  wall: number[];
+  cpu: number[];
 }
 
 interface Row {
@@ -37,12 +46,24 @@ interface Row {
   batch: number;
   ours: Timing;
   torch: Timing | null;
+  /** our min / PyTorch's min: wall seconds, CPU seconds */
   ratio: number | null;
+  cpuRatio: number | null;
   /** the slow tfjs reference, where timed */
   reference?: Timing;
 }
 
-const timing = (t: number[]): Timing => ({ minSeconds: Math.min(...t), medianSeconds: median(t), steps: t.length });
+const timing = (t: Steps): Timing => ({
+  minSeconds: Math.min(...t.wall),
+  medianSeconds: median(t.wall),
+  minCpuSeconds: Math.min(...t.cpu),
+  medianCpuSeconds: median(t.cpu),
+  steps: t.wall.length,
+});
+const cpuSeconds = () => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
+};
 
 function repoRoot(): string {
   const here = dirname(fileURLToPath(import.meta.url));
@@ -50,17 +71,22 @@ function repoRoot(): string {
   return here.includes('dist-bench') ? join(here, '..', '..') : join(here, '..');
 }
 
-/** Seconds of `repeats` timed steps (after one warm-up) of our step or of the tfjs reference. */
-function ourSteps(width: number, depth: number, repeats: number, reference = false): number[] {
+/** Wall and CPU seconds of `repeats` timed steps (after one warm-up) of our step or of the tfjs reference. */
+function ourSteps(width: number, depth: number, repeats: number, reference = false): Steps {
   const net = new Dvcnn({ width, depth, activation: 'sigmoid', triangle: 'alternate', biasInit: -2, classes: 10, seed: 0 });
   const x = tf.tensor2d(new Xoshiro128(1).fillGaussian(new Float32Array(BATCH * width)).map((v) => Math.abs(v) % 1), [BATCH, width]);
   const oneHot = tf.oneHot(tf.tensor1d(Array.from({ length: BATCH }, (_, i) => i % 10), 'int32'), 10) as tf.Tensor2D;
-  const times: number[] = [];
+  const times: Steps = { wall: [], cpu: [] };
   let sink = 0;
   for (let r = 0; r <= repeats; r++) {
     const t0 = performance.now();
+    const c0 = cpuSeconds();
     sink += reference ? net.stepReference(x, oneHot, { lr: 1e-4 }) : net.step(x, oneHot, { lr: 1e-4 });
-    if (r > 0) times.push((performance.now() - t0) / 1000); // r = 0 is the warm-up
+    if (r > 0) {
+      // r = 0 is the warm-up
+      times.wall.push((performance.now() - t0) / 1000);
+      times.cpu.push(cpuSeconds() - c0);
+    }
   }
   if (!Number.isFinite(sink)) throw new Error('non-finite loss');
   tf.dispose([x, oneHot]);
@@ -71,6 +97,8 @@ function ourSteps(width: number, depth: number, repeats: number, reference = fal
 interface TorchStep {
   minSeconds: number;
   medianSeconds: number;
+  minCpuSeconds: number;
+  medianCpuSeconds: number;
   repeats: number;
 }
 
@@ -94,36 +122,47 @@ export async function run(opts: { quick: boolean }): Promise<void> {
   let torchVersion: string | null = null;
   const rows: Row[] = [];
   for (const [width, depth, repeats] of sizes) {
-    const ours: number[] = [];
-    const torchMins: number[] = [];
-    const torchMedians: number[] = [];
+    const ours: Steps = { wall: [], cpu: [] };
+    const torchRounds: TorchStep[] = [];
     for (let round = 0; round < ROUNDS; round++) {
       if (python) {
         const t = torchSteps(python, width, depth, repeats);
         torchVersion = t.version;
-        torchMins.push(t.times.minSeconds);
-        torchMedians.push(t.times.medianSeconds);
+        torchRounds.push(t.times);
       }
-      ours.push(...ourSteps(width, depth, repeats));
+      const o = ourSteps(width, depth, repeats);
+      ours.wall.push(...o.wall);
+      ours.cpu.push(...o.cpu);
     }
-    const torch = python ? { minSeconds: Math.min(...torchMins), medianSeconds: median(torchMedians), steps: ROUNDS * repeats } : null;
-    rows.push({ width, depth, batch: BATCH, ours: timing(ours), torch, ratio: torch ? Math.min(...ours) / torch.minSeconds : null });
+    // PyTorch reports each round's min and median; the row keeps the best min and the median of the medians
+    const torch: Timing | null = torchRounds.length
+      ? {
+          minSeconds: Math.min(...torchRounds.map((t) => t.minSeconds)),
+          medianSeconds: median(torchRounds.map((t) => t.medianSeconds)),
+          minCpuSeconds: Math.min(...torchRounds.map((t) => t.minCpuSeconds)),
+          medianCpuSeconds: median(torchRounds.map((t) => t.medianCpuSeconds)),
+          steps: ROUNDS * repeats,
+        }
+      : null;
+    const mine = timing(ours);
+    rows.push({ width, depth, batch: BATCH, ours: mine, torch, ratio: torch ? mine.minSeconds / torch.minSeconds : null, cpuRatio: torch ? mine.minCpuSeconds / torch.minCpuSeconds : null });
   }
   if (!quick) {
     for (const [width, depth] of [[196, 100], [49, 100]]) {
       const reference = timing(ourSteps(width, depth, 2, true));
       const ours = rows.find((r) => r.width === width && r.depth === depth);
       if (ours) ours.reference = reference;
-      else rows.push({ width, depth, batch: BATCH, ours: timing(ourSteps(width, depth, 5)), torch: null, ratio: null, reference });
+      else rows.push({ width, depth, batch: BATCH, ours: timing(ourSteps(width, depth, 5)), torch: null, ratio: null, cpuRatio: null, reference });
     }
   }
   const loadEnd = loadAverage();
-  const cell = (t: Timing | null | undefined) => (t ? `${t.minSeconds.toFixed(4)} / ${t.medianSeconds.toFixed(4)}` : '-');
+  const cell = (t: Timing | null | undefined) => (t ? `${t.minSeconds.toFixed(4)} / ${t.medianSeconds.toFixed(4)} (cpu ${t.minCpuSeconds.toFixed(4)})` : '-');
+  const ratio = (v: number | null) => (v === null ? '-' : v.toFixed(2));
   console.log(`\nDVCNN SGD step, batch ${BATCH}, sigmoid, ${startedAt}. ${machineLine(m, loadStart, loadEnd)}\n${note}${torchVersion ? ` (torch ${torchVersion}, one thread)` : ''}\n`);
   console.log(
     markdownTable(
-      ['width', 'depth', 'ours s min / median', 'PyTorch s min / median', 'ours / PyTorch (min)', 'tfjs reference s min / median'],
-      rows.map((r) => [String(r.width), String(r.depth), cell(r.ours), cell(r.torch), r.ratio === null ? '-' : r.ratio.toFixed(2), cell(r.reference)]),
+      ['width', 'depth', 'ours s min / median (cpu min)', 'PyTorch s min / median (cpu min)', 'ours / PyTorch: wall, cpu', 'tfjs reference s min / median (cpu min)'],
+      rows.map((r) => [String(r.width), String(r.depth), cell(r.ours), cell(r.torch), `${ratio(r.ratio)}, ${ratio(r.cpuRatio)}`, cell(r.reference)]),
     ),
   );
   const outDir = join(repoRoot(), 'bench', 'results');

@@ -4,11 +4,11 @@ The same network as src/models/dvcnn.ts: L volume-conserving layers y = x + sigm
 fixed strictly triangular 0/1 mask M (alternating upper/lower), a dense softmax output layer, mean softmax
 cross-entropy, plain SGD (torch.optim.SGD, no momentum). Weights N(0, 1/d) masked, hidden biases -2, output
 layer zero, a fixed random batch (uniform [0, 1) inputs, labels i % 10). One warm-up step, then `repeats`
-timed steps (forward, backward, update, zero_grad).
+timed steps (forward, backward, update, zero_grad): wall seconds and the process's CPU seconds (all threads).
 
 Usage: dvcnn_step.py WIDTH,DEPTH,BATCH,REPEATS [...]  ->  one JSON object on stdout:
   {"torch": "1.13...", "threads": 1, "steps": [{"width":..,"depth":..,"batch":..,"minSeconds":..,
-   "medianSeconds":..,"repeats":..,"loss":..}]}
+   "medianSeconds":..,"minCpuSeconds":..,"medianCpuSeconds":..,"repeats":..,"loss":..}]}
 """
 import json
 import os
@@ -59,9 +59,11 @@ def time_step(width, depth, batch, repeats):
     opt = torch.optim.SGD(net.parameters(), lr=1e-4)
     loss_fn = torch.nn.CrossEntropyLoss()
     times = []
+    cpu = []
     loss = float("nan")
     for r in range(repeats + 1):
         t0 = time.perf_counter()
+        c0 = time.process_time()
         opt.zero_grad(set_to_none=True)
         loss_t = loss_fn(net(x), y)
         loss_t.backward()
@@ -69,13 +71,17 @@ def time_step(width, depth, batch, repeats):
         loss = loss_t.item()
         if r > 0:  # r = 0 is the warm-up
             times.append(time.perf_counter() - t0)
+            cpu.append(time.process_time() - c0)
     times.sort()
+    cpu.sort()
     return {
         "width": width,
         "depth": depth,
         "batch": batch,
         "minSeconds": times[0],
-        "medianSeconds": times[len(times) // 2],
+        "medianSeconds": times[(len(times) - 1) // 2],
+        "minCpuSeconds": cpu[0],
+        "medianCpuSeconds": cpu[(len(cpu) - 1) // 2],
         "repeats": repeats,
         "loss": loss,
     }
