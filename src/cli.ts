@@ -16,6 +16,7 @@ type Register = (program: Command) => void;
  */
 const COMMANDS: Record<string, () => Promise<Register>> = {
   mi: async () => (await import('./commands/mi.js')).registerMiCommand,
+  entropy: async () => (await import('./commands/entropy.js')).registerEntropyCommand,
   train: async () => (await import('./commands/train.js')).registerTrainCommand,
   'train-dvcnn': async () => (await import('./commands/train-dvcnn.js')).registerTrainDvcnnCommand,
   reproduce: async () => (await import('./commands/reproduce.js')).registerReproduceCommand,
