@@ -3,7 +3,7 @@
  * activations, and a resumed run's mi-layers file equals an uninterrupted run's (no pair twice).
  */
 import { spawnSync } from 'node:child_process';
-import { appendFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -82,8 +82,11 @@ describe('MI between layers', () => {
       [{ miBaseline: 5000 }, /^--mi-baseline: /],
     ];
     for (const [opts, message] of cases) {
-      const err = await trainRun({ ...tiny, epochs: 1, limitVal: 60, out: join(root, `bad-${Object.keys(opts)[0]}`), ...opts }).catch((e) => e);
+      const out = join(root, `bad-${Object.keys(opts)[0]}`);
+      const err = await trainRun({ ...tiny, epochs: 1, limitVal: 60, out, ...opts }).catch((e) => e);
       expect(err.message).toMatch(message);
+      // refused at the door: no run directory made
+      expect(existsSync(out)).toBe(false);
     }
     const r = spawnSync(process.execPath, [cli, 'train', '--mi-layers', 'every', '--out', join(root, 'bad-cli'), '--epochs', '1'], { encoding: 'utf8' });
     expect(r.status).toBe(2);

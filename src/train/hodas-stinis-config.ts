@@ -6,7 +6,7 @@ import { BACKENDS, type BackendName, parseBackend } from '../backend.js';
 import { parseSplit, type SplitName } from '../data/splits.js';
 import { usageError } from '../errors.js';
 import { type Arch, DEPTH_RANGE, parseArch, WIDTH_RANGE } from '../models/hodas.js';
-import { MI_LAYER_MODES, type MiLayerMode } from './mi-layers.js';
+import { checkMiErrorBarRows, MI_LAYER_MODES, type MiLayerMode } from './mi-layers.js';
 import { choiceOption, intOption as int, positiveOption as positive, rejectUnknownKeys } from './options.js';
 
 export type BnEval = 'batch' | 'moving';
@@ -138,6 +138,9 @@ export function resolveConfig(raw: Partial<Record<keyof TrainConfig, unknown>>):
   parseDumpEpochs(cfg.dumpActivations, epochs);
   if (cfg.bnEvalVariant === cfg.bnEval) throw usageError('--bn-eval-variant', `must differ from --bn-eval (${cfg.bnEval}); use the other mode or none`);
   if (cfg.miBandSplits === 1) throw usageError('--mi-band-splits', 'needs 2 or more subsamples for a spread (0: no band)');
+  // the MI's rows when they are fewer than any split's validation set (10,000 or 30,000, enough for k <= 100)
+  const miRows = Math.min(cfg.miSamples ?? Infinity, cfg.limitVal ?? Infinity);
+  if (cfg.miErrorBars && cfg.miEvery > 0 && Number.isFinite(miRows)) checkMiErrorBarRows(miRows, cfg.k);
   return cfg;
 }
 

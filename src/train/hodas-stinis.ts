@@ -30,7 +30,7 @@ import { Mulberry32 } from '../random.js';
 import { type BnEval, type TrainConfig, IDENTITY_KEYS, parseDumpEpochs, resolveConfig } from './hodas-stinis-config.js';
 import type { MIEstimator } from '../mi/index.js';
 import { METRIC_COLUMNS, type MetricColumn, type MetricsRow } from './metrics.js';
-import { checkMiErrorBarRows, type MiLayerRow, MiLayersLog, measureLayerPairs, shuffledBaseline, writesMiLayers } from './mi-layers.js';
+import { type MiLayerRow, MiLayersLog, measureLayerPairs, shuffledBaseline, writesMiLayers } from './mi-layers.js';
 import { plateaued } from './plateau.js';
 import { checkResumable, prepareRunDir, type RunDir } from './rundir.js';
 
@@ -163,7 +163,6 @@ export async function trainRun(
   // MI between more pairs of layers (src/train/mi-layers.ts): its file cut back with the metrics
   const layersLog = writesMiLayers(config.miLayers, config.miErrorBars) ? new MiLayersLog(rd.dir, config.miErrorBars) : null;
   layersLog?.resetTo(rows.length ? rows[rows.length - 1].epoch : -1);
-  if (config.miErrorBars && config.miEvery > 0) checkMiErrorBarRows(Math.min(data.val.n, config.miSamples ?? data.val.n), config.k);
   const dumpEpochs = parseDumpEpochs(config.dumpActivations, config.epochs);
   if (dumpEpochs.size) mkdirSync(rd.path('activations'), { recursive: true });
   hooks.onStart?.({ backend, startEpoch, epochs: config.epochs, run: rd.name });
