@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import type { Matrix } from '../src/matrix.js';
 import { KsgKernel } from '../src/mi/kernel.js';
 import { miFromCounts, referencePoints } from '../src/mi/reference.js';
-import { addNoise, Xoshiro128 } from '../src/mi/noise.js';
+import { addNoise } from '../src/mi/noise.js';
+import { Xoshiro128 } from '../src/random.js';
 import { gaussianPairs, goldenCases, readGoldenNpy, seededData, tiedData } from './mi-fixtures.js';
 
 function kernelPoints(kernel: KsgKernel, x: Matrix, y: Matrix, k: number, chunks = 3) {
@@ -28,7 +29,7 @@ describe('WASM kernel', () => {
     ['tiny N = k + 1', () => seededData(4, 2, 2, 8), 3],
     ['k large (k = 50)', () => seededData(200, 3, 3, 9), 50],
     ['float64 data, 3 Gaussian pairs', () => gaussianPairs(600, 3, 0.7, 10), 3],
-    // the 8-bit filter's bound (threshold() in assembly/index.ts) at its edge: every value on the quantisation grid
+    // the 8-bit filter's bound (threshold() in assembly/filter.ts) at its edge: every value on the quantisation grid
     // (min -1, max 1, step 2/250), so distances, eps and the rejection thresholds fall on step boundaries
     ['values on the 8-bit grid, 24+40 dims', () => {
       const { x, y } = seededData(700, 24, 40, 15);
