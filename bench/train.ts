@@ -18,9 +18,10 @@
  * @tensorflow/tfjs-node is installed (dense only: the sparse products run on the in-process backends).
  * PyTorch when a Python with torch is found (bench/child.ts: $BENCH_PYTHON, python3, /usr/bin/python3), else a note.
  * TRAIN_BENCH_PARTS (comma list of steps, ops, torch, split; default all) runs a part alone.
- * Prints tables and writes bench/results/train.json.
+ * Prints tables and writes bench/results/train.json: one section per part (steps, ops, torch, split), each with
+ * its run's time, machine and load; a run replaces the sections of the parts it ran.
  */
-import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -378,10 +379,18 @@ export async function run(opts: { quick: boolean }): Promise<void> {
   const repo = here.includes('dist-bench') ? join(here, '..', '..') : join(here, '..');
   const outDir = join(repo, 'bench', 'results');
   mkdirSync(outDir, { recursive: true });
-  writeFileSync(
-    join(outDir, 'train.json'),
-    `${JSON.stringify({ startedAt, quick, machine: m, loadAverage: { start: loadStart, end: loadEnd }, parts: [...parts], steps: rows, ops, torch: torchInfo, torchNote, sideBySide, epochSplit: split.rows, epochNote: split.note }, null, 2)}\n`,
-  );
+  const file = join(outDir, 'train.json');
+  const result: Record<string, unknown> = { startedAt, quick, machine: m, loadAverage: { start: loadStart, end: loadEnd }, parts: [...parts] };
+  // the parts this run measured replace theirs in the file; the others keep their earlier results (and their run's header)
+  const previous = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Record<string, Record<string, unknown>>) : {};
+  const measured: Record<string, Record<string, unknown>> = {
+    steps: { ...result, steps: rows },
+    ops: { ...result, ops },
+    torch: { ...result, torch: torchInfo, torchNote, sideBySide },
+    split: { ...result, epochSplit: split.rows, epochNote: split.note },
+  };
+  const out = Object.fromEntries(Object.entries(measured).map(([part, value]) => [part, parts.has(part) || !previous[part] ? value : previous[part]]));
+  writeFileSync(file, `${JSON.stringify(out, null, 2)}\n`);
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
