@@ -84,6 +84,21 @@ describe('folder locks', () => {
     lock.release();
   });
 
+  it('a Slurm task takes over the lock of an earlier Slurm job, even from another node', () => {
+    const d = folder('slurm');
+    writeFileSync(join(d, LOCK_FILE), `${JSON.stringify({ pid: 1, host: 'node-17', command: 'train', started: 'then', slurmJob: '41' })}\n`);
+    expect(() => lockFolder(d, 'train')).toThrow(/another host/);
+    process.env.SLURM_JOB_ID = '42';
+    try {
+      const lock = lockFolder(d, 'train');
+      expect(lock.tookOver).toMatchObject({ host: 'node-17', slurmJob: '41' });
+      expect(JSON.parse(readFileSync(join(d, LOCK_FILE), 'utf8')).slurmJob).toBe('42');
+      lock.release();
+    } finally {
+      delete process.env.SLURM_JOB_ID;
+    }
+  });
+
   it('release leaves a lock that is no longer ours', () => {
     const d = folder('replaced');
     const lock = lockFolder(d, 'train');

@@ -5,7 +5,8 @@
  * `kill(pid, 0)` says no such process) is stale: it is taken over and the caller is told whose it was. A lock
  * from another host cannot be checked from here and is refused, naming that host (remove it by hand when that
  * run is known to be over). A live holder whose parent (a `reproduce`) died is an orphan that stops after its
- * current epoch: a taker waits for it (up to a minute), so an immediate rerun goes on. The lock is released by release() and on exit (exit-hooks.ts); a process killed
+ * current epoch: a taker waits for it (up to a minute), so an immediate rerun goes on. A Slurm task takes over
+ * the lock of an earlier Slurm job's task from any node (the scheduler reruns a run only once that task ended). The lock is released by release() and on exit (exit-hooks.ts); a process killed
  * by a signal leaves it stale.
  */
 import { closeSync, openSync, readFileSync, rmSync, statSync } from 'node:fs';
@@ -27,6 +28,8 @@ export interface LockHolder {
   started: string;
   /** the parent it stops with (a child of `reproduce`, src/process/parent-pipe.ts), if any */
   parent?: number;
+  /** the Slurm job it ran in (SLURM_JOB_ID), if any */
+  slurmJob?: string;
 }
 
 export interface FolderLock {
@@ -126,7 +129,8 @@ export function lockFolder(dir: string, command: string, opts: { replaceOwn?: bo
   const path = join(dir, LOCK_FILE);
   if (opts.replaceOwn) held.get(path)?.release();
   const parent = watchedParent();
-  const me: LockHolder = { pid: process.pid, host: hostname(), command, started: new Date().toISOString(), ...(parent ? { parent } : {}) };
+  const slurmJob = process.env.SLURM_JOB_ID;
+  const me: LockHolder = { pid: process.pid, host: hostname(), command, started: new Date().toISOString(), ...(parent ? { parent } : {}), ...(slurmJob ? { slurmJob } : {}) };
   const t0 = Date.now();
   let tookOver: LockHolder | undefined;
   try {
@@ -144,6 +148,9 @@ export function lockFolder(dir: string, command: string, opts: { replaceOwn?: bo
         }
       } else if (holder.pid === process.pid && holder.host === me.host) {
         throw new InfoflowError('config', `${dir}: this process already writes here (${describe(holder)})`);
+      } else if (slurmJob && holder.slurmJob && holder.slurmJob !== slurmJob) {
+        // a task of an earlier Slurm job, on any node: the scheduler starts a run again only once that task
+        // is over (src/figures/executors/), so its lock is stale even though its host cannot be asked
       } else if (holder.host !== me.host) {
         throw new InfoflowError(
           'config',
