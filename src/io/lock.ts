@@ -6,8 +6,8 @@
  * from another host cannot be checked from here and is refused, naming that host (remove it by hand when that
  * run is known to be over). A live holder whose parent (a `reproduce`) died is an orphan that stops after its
  * current epoch: a taker waits for it (up to a minute), so an immediate rerun goes on. A Slurm task takes over
- * the lock of an earlier Slurm job's task from any node (the scheduler reruns a run only once that task ended). The lock is released by release() and on exit (exit-hooks.ts); a process killed
- * by a signal leaves it stale.
+ * the lock of an earlier Slurm job's task from any node (the scheduler reruns a run only once that task ended).
+ * The lock is released by release() and on exit (exit-hooks.ts); a process killed by a signal leaves it stale.
  */
 import { closeSync, openSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
