@@ -74,6 +74,24 @@ describe('MI between layers', () => {
     expect(csvLines(cut).map((l) => l.split(',').slice(0, 4).join(','))).toEqual(csvLines(whole).map((l) => l.split(',').slice(0, 4).join(',')));
   }, 120_000);
 
+  it('train --json carries each epoch\'s pairs (miLayers) and its baseline', () => {
+    const out = join(root, 'json');
+    const r = spawnSync(
+      process.execPath,
+      [cli, 'train', '--arch', 'mlp', '--width', '4', '--depth', '4', '--epochs', '1', '--limit-train', '300', '--limit-val', '100', '--backend', 'wasm', '--mi-layers', 'adjacent', '--mi-baseline', '2', '--json', '--quiet', '--out', out],
+      { encoding: 'utf8' },
+    );
+    expect(r.status, r.stderr).toBe(0);
+    const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    expect(lines.map((l) => l.epoch)).toEqual([0, 1]);
+    const file = readMiLayers(out);
+    for (const l of lines) {
+      expect(l.miLayers).toEqual(file.filter((x) => x.epoch === l.epoch));
+      expect(l.miLayers.map((x: { layer_a: number; layer_b: number }) => `${x.layer_a}-${x.layer_b}`)).toEqual(['1-2', '2-3', '3-4']);
+      expect(typeof l.miBaseline).toBe('number');
+    }
+  }, 120_000);
+
   it('refuses bad values with one line naming the option, exit code 2', async () => {
     const cases: [Record<string, unknown>, RegExp][] = [
       [{ miLayers: 'pairs' }, /^--mi-layers: unknown value 'pairs'; use first-last, adjacent, all$/],

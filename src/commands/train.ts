@@ -124,8 +124,8 @@ export function registerTrainCommand(program: Command): void {
             });
             bar.update(startEpoch, { epoch: String(startEpoch), epochs: String(epochs) });
           },
-          onEpoch: (row, { run }) => {
-            if (o.json) process.stdout.write(`${JSON.stringify({ run, ...row })}\n`);
+          onEpoch: (row, { run, layers }) => {
+            if (o.json) process.stdout.write(`${JSON.stringify({ run, ...row, ...(layers ? { miLayers: layers } : {}) })}\n`);
             bar?.update(row.epoch + 1, { epoch: String(row.epoch), loss: row.trainLoss, err: row.valError, mi: row.mi });
           },
         },

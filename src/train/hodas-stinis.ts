@@ -35,7 +35,8 @@ import { plateaued } from './plateau.js';
 import { checkResumable, prepareRunDir, type RunDir } from './rundir.js';
 
 export interface TrainHooks {
-  onEpoch?: (row: MetricsRow, info: { run: string; epochs: number }) => void;
+  /** `layers`: the epoch's mi-layers.csv rows, when the run writes them (--mi-layers adjacent|all, --mi-error-bars) */
+  onEpoch?: (row: MetricsRow, info: { run: string; epochs: number; layers?: MiLayerRow[] }) => void;
   /** one-line notes (backend chosen, resume point, MI warnings) */
   onLog?: (line: string) => void;
   /** called once the backend and data are ready, with the first epoch to run */
@@ -162,11 +163,13 @@ export async function trainRun(
   rd.resetMetrics(rows);
   // MI between more pairs of layers (src/train/mi-layers.ts): its file cut back with the metrics
   const layersLog = writesMiLayers(config.miLayers, config.miErrorBars) ? new MiLayersLog(rd.dir, config.miErrorBars) : null;
-  layersLog?.resetTo(rows.length ? rows[rows.length - 1].epoch : -1);
+  const keptLayerRows = layersLog?.resetTo(rows.length ? rows[rows.length - 1].epoch : -1) ?? [];
   const dumpEpochs = parseDumpEpochs(config.dumpActivations, config.epochs);
   if (dumpEpochs.size) mkdirSync(rd.path('activations'), { recursive: true });
   hooks.onStart?.({ backend, startEpoch, epochs: config.epochs, run: rd.name });
-  for (const r of rows) hooks.onEpoch?.(r, { run: rd.name, epochs: config.epochs });
+  for (const r of rows) {
+    hooks.onEpoch?.(r, { run: rd.name, epochs: config.epochs, ...(layersLog ? { layers: keptLayerRows.filter((l) => l.epoch === r.epoch) } : {}) });
+  }
 
   const nTrain = data.train.n;
   const fullBatch = config.batchSize === null || config.batchSize >= nTrain;
@@ -341,7 +344,7 @@ export async function trainRun(
       rd.appendMetrics(row);
       rd.saveCheckpoint({ epoch, variables: net.exportState() });
       rows.push(row);
-      hooks.onEpoch?.(row, { run: rd.name, epochs: config.epochs });
+      hooks.onEpoch?.(row, { run: rd.name, epochs: config.epochs, ...(layersLog ? { layers: layerRows } : {}) });
       if (stopping) {
         stoppedBy = 'plateau';
         break;
