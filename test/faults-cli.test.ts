@@ -261,6 +261,23 @@ describe('the small ones', () => {
     expect(r.stderr).toBe('');
   });
 
+  it('the real cause of an unwritable --out: a file in its place (ENOTDIR), a read-only file system (EROFS)', () => {
+    const file = join(tmp, 'a-file');
+    writeFileSync(file, 'x');
+    const r = run(['train', '--epochs', '1', '--quiet', '--out', file]);
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim()).toBe(`infoflow: ${file}: cannot write the run directory: ${file} is a file, not a folder (ENOTDIR); remove it or choose a writable --out`);
+    if (!asRoot) return;
+    const ro = join(tmp, 'ro');
+    mkdirSync(ro);
+    if (spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=64k,ro', 'tmpfs', ro]).status !== 0) return;
+    mounts.push(ro);
+    const t = run(['train', '--epochs', '1', '--quiet', '--out', join(ro, 'run')]);
+    expect(t.stderr.trim()).toBe(`infoflow: ${join(ro, 'run')}: cannot write the run directory: the file system is read-only (EROFS); choose a writable --out`);
+    const p = run(['reproduce', '--figure', '5', '--quick', '--quiet', '--out', join(ro, 'figures')]);
+    expect(p.stderr.trim()).toBe(`infoflow: --out: cannot create or write the folder ${join(ro, 'figures')}: the file system is read-only (EROFS); choose a writable --out`);
+  });
+
   it('--resume with --force is refused with one line', () => {
     for (const cmd of ['train', 'train-dvcnn']) {
       const r = run([cmd, '--out', join(tmp, `both-${cmd}`), '--resume', '--force']);
