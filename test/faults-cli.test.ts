@@ -221,17 +221,24 @@ describe('memory and size limits', () => {
     const x = join(repo, 'test', 'fixtures', 'golden', 'act_W4_N500_x.npy');
     const y = join(repo, 'test', 'fixtures', 'golden', 'act_W4_N500_y.npy');
     const r = run([], { shell: `ulimit -v 8000000 && exec node ${cli} mi ${x} ${y}` });
-    expect(r.code).toBe(2);
-    expect(r.stderr.trim()).toMatch(/^infoflow: .*WebAssembly could not get its memory .*address space \(ulimit -v\).*raise the limit \(ulimit -v unlimited\)$/);
+    // Node 20's V8 reserves ~10 GiB per WebAssembly memory and fails here; Node 24's falls back and runs
+    if (r.code === 0) expect(r.stdout).toMatch(/^I\(X;Y\) = 2\.2193 bits/);
+    else {
+      expect(r.code).toBe(2);
+      expect(r.stderr.trim()).toMatch(/^infoflow: .*WebAssembly could not get its memory .*address space \(ulimit -v\).*raise the limit \(ulimit -v unlimited\)$/);
+    }
     expect(r.stderr).not.toMatch(/internal error|reinstall/);
   });
 
   it('train under ulimit -v says why the wasm backend cannot start, not "reinstall"', () => {
     const r = run([], { shell: `ulimit -v 8000000 && exec node ${cli} ${TRAIN.join(' ')} --epochs 1 --out ${join(tmp, 'ulimit-train')}` });
-    expect(r.code).toBe(2);
-    const last = r.stderr.trim().split('\n').at(-1)!;
-    expect(last).toMatch(/^infoflow: --backend wasm: WebAssembly could not get its memory .*ulimit -v/);
-    expect(r.stderr).not.toMatch(/npm ci/);
+    // as for mi: Node 20 cannot reserve the memory under this limit, Node 24 can
+    if (r.code !== 0) {
+      expect(r.code).toBe(2);
+      const last = r.stderr.trim().split('\n').at(-1)!;
+      expect(last).toMatch(/^infoflow: --backend wasm: WebAssembly could not get its memory .*ulimit -v/);
+    }
+    expect(r.stderr).not.toMatch(/npm ci|internal error/);
   });
 });
 
