@@ -107,6 +107,21 @@ export function settingsOf(options: Record<string, string | number | boolean>): 
   };
 }
 
+/**
+ * The specs with the likely longest first (wider, deeper, more epochs, denser MI), so that the runs the cores
+ * share end together instead of one long run finishing alone (longest-processing-time-first scheduling).
+ */
+export function longestFirst(specs: readonly RunSpec[]): RunSpec[] {
+  const n = (v: unknown, d: number) => (v === undefined ? d : Number(v));
+  const cost = (s: RunSpec) => {
+    const o = s.options;
+    const miPoints = n(o['mi-dense'], 0) + s.epochs / Math.max(1, n(o['mi-every'], 1));
+    const batches = o['batch-size'] === undefined ? 1 : 3;
+    return s.epochs * n(o.width, 32) * (n(o.depth, 5) + 8) * batches + 200 * n(o.width, 32) * miPoints;
+  };
+  return [...specs].sort((a, b) => cost(b) - cost(a));
+}
+
 /** How the run ended, from its done.json ('plateau' or 'cap'; '' while unfinished or from an older trainer). */
 function stoppedBy(dir: string): string {
   const path = join(dir, 'done.json');
@@ -185,7 +200,7 @@ export function epochsNote(traces: readonly Trace[]): string {
 export async function runTrajectoryFigure(fig: TrajectoryFigure, ctx: FigureContext): Promise<FigureResult> {
   const dir = join(ctx.outDir, `figure-${fig.id}`);
   const specs = fig.runs.map((r) => runSpec(r, fig.size));
-  const outcomes = await runAll(fig.id, dir, specs, ctx);
+  const outcomes = await runAll(fig.id, dir, longestFirst(specs), ctx);
   const byName = new Map(outcomes.map((o) => [o.spec.name, o]));
   const traces = fig.runs.map((r, i) => traceOf(r, specs[i], byName.get(specs[i].name))).filter((t) => t.rows.length > 0);
   const rows = dataRows(traces);
