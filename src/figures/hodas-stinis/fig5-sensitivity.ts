@@ -8,7 +8,7 @@
  */
 import { type FigureDefinition, type Preset, presetTexts } from '../pipeline/figure.js';
 import { FIGURE_5_CLAIMS } from './paper-claims.js';
-import { type Fig5Plan, fig5Conditions, fig5PlanRuns } from './fig5.js';
+import { type Fig5Plan, fig5Conditions, fig5PlanRuns, resSkips } from './fig5.js';
 import { type FigurePreset, type PanelRun, PRESET_SIZE, type PresetSize, type VerdictCondition, primaryView, runTrajectoryFigure } from './trajectory.js';
 import type { Trace } from './traces.js';
 
@@ -29,7 +29,7 @@ const sparseMi = { 'mi-dense': 3, 'mi-every': 50 };
 const seeds = (n: number) => Array.from({ length: n }, (_, i) => i);
 
 function depthVariant(depth: number, nSeeds: number, size: PresetSize): Variant {
-  const skips = Math.floor((depth - 3) / 2);
+  const skips = resSkips(depth);
   return {
     id: `d${depth}`,
     heading: `Variant: depth ${depth} (Res: ${skips} skip${skips === 1 ? '' : 's'})`,

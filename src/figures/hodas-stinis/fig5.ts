@@ -4,6 +4,7 @@
  * claims (paper-claims.ts) are judged on the primary runs and on the batch-statistics variant recorded in
  * the same runs; figure '5-sensitivity' gives the minibatch and depth variants (docs/FIGURES.md).
  */
+import { residualSources } from '../../models/hodas.js';
 import { type FigureDefinition, type Preset, presetTexts } from '../pipeline/figure.js';
 import { FIGURE_5_CLAIMS } from './paper-claims.js';
 import {
@@ -56,6 +57,11 @@ export const FIG5_PRESETS: Record<Preset, FigurePreset<Fig5Plan>> = {
 
 const ARCHS_B: Arch[] = ['mlp', 'shortcut', 'residual', 'shortcut-residual'];
 
+/** How many residual sums a Res net of this depth has. */
+export function resSkips(depth: number): number {
+  return residualSources({ arch: 'residual', depth }).filter((s) => s >= 0).length;
+}
+
 /** The runs of panels A and B for a plan (a run at the panel-B width appears in both). */
 export function fig5PlanRuns(p: Fig5Plan, prefix = '', extra: Record<string, string | number | boolean> = {}): PanelRun[] {
   const runs: PanelRun[] = [];
@@ -81,7 +87,7 @@ export function fig5Conditions(p: Fig5Plan, size: PresetSize, bn: string, traces
   return [
     `BatchNorm at evaluation: ${bn}`,
     `schedule: ${s?.batchSize === 'full' || !s ? 'full batch (one RMSprop step an epoch, as the paper)' : `minibatches of ${s.batchSize}`}, lr 1e-3; ${size.options['until-plateau'] ? `until the validation error plateaus (src/train/plateau.ts), cap ${size.epochs} epochs` : `${size.epochs} epochs`}; ${epochsNote(traces)}`,
-    `depth ${p.depth} (Res: ${Math.max(0, Math.floor((p.depth - 3) / 2))} skips); widths: A ${p.widths.join(', ')}, B ${p.widthB}; seeds: A ${p.seedsA.length} (${p.seedsB.length} at W=${p.widthB}), B ${p.seedsB.length}`,
+    `depth ${p.depth} (Res: ${resSkips(p.depth)} skips); widths: A ${p.widths.join(', ')}, B ${p.widthB}; seeds: A ${p.seedsA.length} (${p.seedsB.length} at W=${p.widthB}), B ${p.seedsB.length}`,
     `MI over ${s?.miSamples === 'all' || !s ? 'all validation images' : `the first ${s.miSamples} validation images`}${bn.startsWith('batch') ? ` (variant: the first ${s?.miVariantSamples || 'all'})` : ''}, KSG k=3, bits; noise band: ${bn.startsWith('batch') ? 'none measured for the variant: the default 0.1 bits' : '2 SE over 3 disjoint interleaved thirds'}`,
   ];
 }
