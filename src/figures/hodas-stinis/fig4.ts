@@ -6,9 +6,8 @@
 import { type FigureDefinition, type Preset, presetTexts } from '../pipeline/figure.js';
 import { DEEP_DEPTH, FIGURE_4_CLAIMS, SHALLOW_DEPTH } from './paper-claims.js';
 import {
-  type FigurePreset, type PanelRun, PRESET_SIZE, type PresetSize, type VerdictCondition, epochsNote, primaryView, runTrajectoryFigure, variantView,
+  type FigurePreset, type PanelRun, PRESET_SIZE, type PresetSize, type VerdictCondition, bothEvaluations, commonConditions, runTrajectoryFigure,
 } from './trajectory.js';
-import type { Trace } from './traces.js';
 
 export interface Fig4Plan {
   /** widths of panel A, at depth depthA */
@@ -59,21 +58,12 @@ export function fig4Runs(preset: Preset): PanelRun[] {
   return runs;
 }
 
-function conditions(p: Fig4Plan, size: PresetSize, bn: string, traces: readonly Trace[]): string[] {
-  const s = traces[0]?.settings;
-  return [
-    `BatchNorm at evaluation: ${bn}`,
-    `schedule: ${s?.batchSize === 'full' || !s ? 'full batch (one RMSprop step an epoch, as the paper)' : `minibatches of ${s.batchSize}`}, lr 1e-3; ${size.options['until-plateau'] ? `until the validation error plateaus, cap ${size.epochs} epochs` : `${size.epochs} epochs`}; ${epochsNote(traces)}`,
-    `A: widths ${p.widths.join(', ')} at depth ${p.depthA}; B: depths ${p.depths.join(', ')} at W=${p.widthB} ("deep": depth >= ${DEEP_DEPTH}, "shallow": depth <= ${SHALLOW_DEPTH}); seeds: ${p.seeds.length}`,
-    `MI over ${s?.miSamples === 'all' || !s ? 'all validation images' : `the first ${s.miSamples}`}${bn.startsWith('batch') ? ` (variant: the first ${s?.miVariantSamples || 'all'})` : ''}, KSG k=3, bits; noise band: ${bn.startsWith('batch') ? 'none measured for the variant: the default 0.1 bits' : '2 SE over 3 disjoint interleaved thirds'}`,
-  ];
-}
-
 export function fig4Verdicts(p: Fig4Plan, size: PresetSize): VerdictCondition[] {
-  return [
-    { heading: 'Primary: as the paper (Keras evaluation)', conditions: (t) => conditions(p, size, 'moving averages (momentum 0.99, epsilon 1e-3), as Keras', t), runs: primaryView },
-    { heading: 'Variant: batch-statistics evaluation (the same runs)', conditions: (t) => conditions(p, size, 'batch statistics of the evaluated set', t), runs: variantView },
-  ];
+  return bothEvaluations((bn, traces) => {
+    const c = commonConditions(size, bn, traces);
+    const panels = `A: widths ${p.widths.join(', ')} at depth ${p.depthA}; B: depths ${p.depths.join(', ')} at W=${p.widthB} ("deep": depth >= ${DEEP_DEPTH}, "shallow": depth <= ${SHALLOW_DEPTH}); seeds: ${p.seeds.length}`;
+    return [c.evaluation, c.schedule, panels, c.mi];
+  });
 }
 
 export const FIGURE_4: FigureDefinition = {

@@ -9,7 +9,7 @@
 import { type FigureDefinition, type Preset, presetTexts } from '../pipeline/figure.js';
 import { FIGURE_5_CLAIMS } from './paper-claims.js';
 import { type Fig5Plan, fig5Conditions, fig5PlanRuns, resSkips } from './fig5.js';
-import { type FigurePreset, type PanelRun, PRESET_SIZE, type PresetSize, type VerdictCondition, primaryView, runTrajectoryFigure } from './trajectory.js';
+import { type FigurePreset, KERAS_BN, type PanelRun, PRESET_SIZE, type PresetSize, type VerdictCondition, primaryView, runTrajectoryFigure } from './trajectory.js';
 import type { Trace } from './traces.js';
 
 interface Variant {
@@ -96,7 +96,7 @@ export const FIGURE_5_SENSITIVITY: FigureDefinition = {
     const { variants } = fig5SensitivityRuns(ctx.preset);
     const verdicts: VerdictCondition[] = variants.map((v) => ({
       heading: v.heading,
-      conditions: (t) => fig5Conditions(v.plan, v.size, 'moving averages (momentum 0.99, epsilon 1e-3), as Keras', t.filter(ofVariant(v))),
+      conditions: (t) => fig5Conditions(v.plan, v.size, KERAS_BN, t.filter(ofVariant(v))),
       runs: (t) => primaryView(t.filter(ofVariant(v))),
     }));
     const runs = variants.flatMap(variantRuns);

@@ -8,8 +8,8 @@ import { residualSources } from '../../models/hodas.js';
 import { type FigureDefinition, type Preset, presetTexts } from '../pipeline/figure.js';
 import { FIGURE_5_CLAIMS } from './paper-claims.js';
 import {
-  ARCH_LABEL, type Arch, type FigurePreset, type PanelRun, PRESET_SIZE, type PresetSize, type VerdictCondition, epochsNote, primaryView,
-  runTrajectoryFigure, variantView,
+  ARCH_LABEL, type Arch, type FigurePreset, type PanelRun, PRESET_SIZE, type PresetSize, type VerdictCondition, bothEvaluations, commonConditions,
+  runTrajectoryFigure,
 } from './trajectory.js';
 import type { Trace } from './traces.js';
 
@@ -81,22 +81,15 @@ export function fig5Runs(preset: Preset): PanelRun[] {
   return fig5PlanRuns(FIG5_PRESETS[preset].plan);
 }
 
-/** The conditions line shared by every Figure 5 verdict table. */
+/** The conditions lines of a Figure 5 verdict table. */
 export function fig5Conditions(p: Fig5Plan, size: PresetSize, bn: string, traces: readonly Trace[]): string[] {
-  const s = traces[0]?.settings;
-  return [
-    `BatchNorm at evaluation: ${bn}`,
-    `schedule: ${s?.batchSize === 'full' || !s ? 'full batch (one RMSprop step an epoch, as the paper)' : `minibatches of ${s.batchSize}`}, lr 1e-3; ${size.options['until-plateau'] ? `until the validation error plateaus (src/train/plateau.ts), cap ${size.epochs} epochs` : `${size.epochs} epochs`}; ${epochsNote(traces)}`,
-    `depth ${p.depth} (Res: ${resSkips(p.depth)} skips); widths: A ${p.widths.join(', ')}, B ${p.widthB}; seeds: A ${p.seedsA.length} (${p.seedsB.length} at W=${p.widthB}), B ${p.seedsB.length}`,
-    `MI over ${s?.miSamples === 'all' || !s ? 'all validation images' : `the first ${s.miSamples} validation images`}${bn.startsWith('batch') ? ` (variant: the first ${s?.miVariantSamples || 'all'})` : ''}, KSG k=3, bits; noise band: ${bn.startsWith('batch') ? 'none measured for the variant: the default 0.1 bits' : '2 SE over 3 disjoint interleaved thirds'}`,
-  ];
+  const c = commonConditions(size, bn, traces);
+  const nets = `depth ${p.depth} (Res: ${resSkips(p.depth)} skips); widths: A ${p.widths.join(', ')}, B ${p.widthB}; seeds: A ${p.seedsA.length} (${p.seedsB.length} at W=${p.widthB}), B ${p.seedsB.length}`;
+  return [c.evaluation, c.schedule, nets, c.mi];
 }
 
 export function fig5Verdicts(p: Fig5Plan, size: PresetSize): VerdictCondition[] {
-  return [
-    { heading: 'Primary: as the paper (Keras evaluation)', conditions: (t) => fig5Conditions(p, size, 'moving averages (momentum 0.99, epsilon 1e-3), as Keras', t), runs: primaryView },
-    { heading: 'Variant: batch-statistics evaluation (the same runs)', conditions: (t) => fig5Conditions(p, size, "batch statistics of the evaluated set", t), runs: variantView },
-  ];
+  return bothEvaluations((bn, traces) => fig5Conditions(p, size, bn, traces));
 }
 
 export const FIGURE_5: FigureDefinition = {

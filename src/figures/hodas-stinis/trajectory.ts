@@ -196,6 +196,36 @@ export function epochsNote(traces: readonly Trace[]): string {
   return `epochs trained ${last[0]}-${last[last.length - 1]} (median ${last[last.length >> 1]}; ${plateau} of ${done.length} runs stopped at the plateau, ${capped} at the cap)`;
 }
 
+export const KERAS_BN = 'moving averages (momentum 0.99, epsilon 1e-3), as Keras';
+const BATCH_BN = 'batch statistics of the evaluated set';
+
+/** The conditions lines every Hodas & Stinis verdict table states: evaluation, schedule and length, the MI. */
+export function commonConditions(size: PresetSize, bn: string, traces: readonly Trace[]): { evaluation: string; schedule: string; mi: string } {
+  const s = traces[0]?.settings;
+  const variant = bn === BATCH_BN;
+  const batches = s?.batchSize === 'full' || !s ? 'full batch (one RMSprop step an epoch, as the paper)' : `minibatches of ${s.batchSize}`;
+  const length = size.options['until-plateau'] ? `until the validation error plateaus (src/train/plateau.ts), cap ${size.epochs} epochs` : `${size.epochs} epochs`;
+  const images = s?.miSamples === 'all' || !s ? 'all validation images' : `the first ${s.miSamples} validation images`;
+  return {
+    evaluation: `BatchNorm at evaluation: ${bn}`,
+    schedule: `schedule: ${batches}, lr 1e-3; ${length}; ${epochsNote(traces)}`,
+    mi:
+      `MI over ${images}${variant ? ` (variant: the first ${s?.miVariantSamples || 'all'})` : ''}, KSG k=3, bits; noise band: ` +
+      (variant ? 'none measured for the variant: the default 0.1 bits' : '2 SE over 3 disjoint interleaved thirds'),
+  };
+}
+
+/**
+ * The two verdict tables of a figure's runs: the primary (Keras's evaluation) and the batch-statistics
+ * variant of the same runs; `conditions` gives each its lines.
+ */
+export function bothEvaluations(conditions: (bn: string, traces: readonly Trace[]) => string[]): VerdictCondition[] {
+  return [
+    { heading: 'Primary: as the paper (Keras evaluation)', conditions: (t) => conditions(KERAS_BN, t), runs: primaryView },
+    { heading: 'Variant: batch-statistics evaluation (the same runs)', conditions: (t) => conditions(BATCH_BN, t), runs: variantView },
+  ];
+}
+
 /** Runs the figure's runs, writes data, charts (all panels, each alone) and verdicts under `<outDir>/figure-<id>/`. */
 export async function runTrajectoryFigure(fig: TrajectoryFigure, ctx: FigureContext): Promise<FigureResult> {
   const dir = join(ctx.outDir, `figure-${fig.id}`);
