@@ -5,14 +5,18 @@ import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { vc1Claims, vc2Claims, vc3Claims } from '../src/figures/dvcnn/claims.js';
 import { figureComplete, runDvcnnFigure } from '../src/figures/dvcnn/figures.js';
-import { VC1_PLAN } from '../src/figures/dvcnn/runs.js';
+import { driftRuns, type FinishedRun, PLANS, vc1Runs } from '../src/figures/dvcnn/runs.js';
+import { formatDvcnnVerdicts, judgeDvcnn } from '../src/figures/dvcnn/verdicts.js';
 import { getFigure } from '../src/figures/index.js';
 import type { FigureContext, FigureProgress } from '../src/figures/pipeline/figure.js';
+import { DEFAULT_DVCNN_TRAIN, type DvcnnTrainConfig } from '../src/train/dvcnn-config.js';
 import type { LayerStats } from '../src/train/dvcnn.js';
 import type { MetricsRow } from '../src/train/metrics.js';
 import { readRectangularCsv } from './csv-rectangular.js';
 
-const VC1_DEPTHS = { quick: VC1_PLAN.quick.depths };
+const QUICK = PLANS.quick;
+// each quick figure trains its runs as child processes; on the shared 2 cores under others' load they take minutes
+const HEAVY_MS = 400_000;
 const out = mkdtempSync(join(tmpdir(), 'infoflow-vc-'));
 afterAll(() => rmSync(out, { recursive: true, force: true }));
 
@@ -27,36 +31,104 @@ function ctx(notes: string[], events: string[]): FigureContext {
   return { preset: 'quick', outDir: out, jobs: 1, quiet: true, json: false, force: false, backend: 'auto', progress };
 }
 
-function row(epoch: number, trainError: number): MetricsRow {
-  return { epoch, trainLoss: 1, trainError, valError: trainError, valLoss: 1, mi: null, secondsTrain: 0, secondsForward: 0, secondsMI: 0 };
+function row(epoch: number, trainError: number, trainLoss = 1): MetricsRow {
+  return { epoch, trainLoss, trainError, valError: trainError, valLoss: 1, mi: null, secondsTrain: 0, secondsForward: 0, secondsMI: 0 };
 }
 
-function stats(meanY: (l: number) => number, nearZero: number, q50: number, layers = 10): LayerStats[] {
-  return Array.from({ length: layers }, (_, i) => ({ layer: i + 1, meanF: 0.1, meanY: meanY(i + 1), q05: 0, q25: 0, q50, q75: 0, q95: 0, nearZero }));
+function stats(meanY: (l: number) => number, nearZero: number, layers = 100): LayerStats[] {
+  return Array.from({ length: layers }, (_, i) => ({ layer: i + 1, meanF: 0.1, meanY: meanY(i + 1), normY: 28 * meanY(i + 1), q05: 0, q25: 0, q50: 0.1, q75: 0, q95: 0, nearZero }));
 }
 
-describe('vc claims are computed from the data', () => {
-  it('vc1: falling errors and deeper-is-better are recognised, and their opposites are not', () => {
-    const good = [1, 5, 10].map((depth) => ({ depth, rows: [row(0, 0.9), row(1, 0.5 - depth / 100)] }));
-    expect(vc1Claims(good).map((c) => c.supported)).toEqual([true, true]);
-    const flat = [1, 5, 10].map((depth) => ({ depth, rows: [row(0, 0.9), row(1, 0.89 + depth / 1000)] }));
-    expect(vc1Claims(flat).map((c) => c.supported)).toEqual([false, false]);
+/** A synthetic finished run; `noise` (per seed) keeps the per-seed values from being identical. */
+function run(role: FinishedRun['role'], over: Partial<DvcnnTrainConfig>, rows: MetricsRow[], extra: Partial<FinishedRun> = {}): FinishedRun {
+  const config = { ...DEFAULT_DVCNN_TRAIN, ...over };
+  return { name: `${role}-${config.activation}-${config.biasInit}-d${config.depth}-s${config.seed}`, role, config, rows, statsBefore: [], statsAfter: [], failed: false, ...extra };
+}
+
+const outcomes = (runs: FinishedRun[], claims: typeof vc1Claims) => judgeDvcnn(claims(runs)).map((v) => v.outcome);
+const SEEDS = [0, 1, 2, 3];
+
+describe('vc claims, judged three-way on synthetic runs with known answers', () => {
+  it('vc1: every depth training and deeper-is-lower are supported; a flat run and shallower-is-lower are not', () => {
+    const good = [1, 10, 100].flatMap((depth) => SEEDS.map((seed) => run('depth', { depth, seed }, [row(0, 0.9), row(1, 0.5 - depth / 1000 - seed / 1000)])));
+    expect(outcomes(good, vc1Claims)).toEqual(['supported', 'supported']);
+    const flat = [1, 10, 100].flatMap((depth) => SEEDS.map((seed) => run('depth', { depth, seed }, [row(0, 0.9), row(1, 0.89 - seed / 1000 + depth / 1000)])));
+    expect(outcomes(flat, vc1Claims)).toEqual(['not supported', 'not supported']);
+    // one seed: no interval, whatever the values
+    expect(outcomes(good.filter((r) => r.config.seed === 0), vc1Claims)).toEqual(['inconclusive', 'inconclusive']);
   });
-  it('vc2: drift before, much less after', () => {
-    const before = stats((l) => 0.7 * l, 0.1, 0.3, 100);
-    const after = stats((l) => 0.7 + 0.1 * l, 0.8, 0.01, 100);
-    const c = vc2Claims(before, after, [row(0, 0.9), row(5, 0.1)]);
-    expect(c.map((x) => x.supported)).toEqual([true, false, true]);
-    expect(c[1].evidence).toContain('70.00');
-    expect(vc2Claims(before, before, [row(0, 0.9), row(5, 0.2)])[2].supported).toBe(false);
-    // a net that did not learn says nothing about the converged net
-    expect(vc2Claims(before, after, [row(0, 0.9), row(5, 0.88)])[2].supported).toBe(null);
-    expect(vc2Claims(before, after, [row(0, 0.9), row(5, 0.88)])[2].evidence).toMatch(/did not learn/);
+
+  it('vc2: drift to over 70 and much less after a net that learned; the opposites, and a net that did not learn', () => {
+    const before = (s: number) => stats((l) => 0.75 * l + s / 10, 0.1);
+    const drift = (after: (s: number) => LayerStats[], last: number) =>
+      SEEDS.map((seed) => run('drift', { depth: 100, seed }, [row(0, 0.9), row(5, last + seed / 100)], { statsBefore: before(seed), statsAfter: after(seed) }));
+    const less = drift((s) => stats((l) => 0.1 * l + s / 10, 0.8), 0.1);
+    const v = judgeDvcnn(vc2Claims(less));
+    expect(v.map((x) => x.outcome).slice(0, 2)).toEqual(['supported', 'supported']);
+    // the top layer's mean is 75.x: over 70 by about 5
+    expect(v[0].parts[1].interval.estimate).toBeCloseTo(75 + 0.15 - 70, 5);
+    const same = drift((s) => before(s), 0.1);
+    expect(judgeDvcnn(vc2Claims(same))[1].outcome).toBe('not supported');
+    // a net that did not learn (training error within 10 points of the untrained net's) is not the paper's converged net
+    const stuck = drift((s) => stats((l) => 0.1 * l + s / 10, 0.8), 0.88);
+    expect(judgeDvcnn(vc2Claims(stuck))[1].parts[0].outcome).toBe('not supported');
+    const low = SEEDS.map((seed) => run('drift', { depth: 100, seed }, [row(0, 0.9), row(5, 0.1)], { statsBefore: stats((l) => 0.3 * l + seed / 10, 0.1), statsAfter: stats(() => 1, 0.1) }));
+    expect(judgeDvcnn(vc2Claims(low))[0].parts.map((p) => p.outcome)).toEqual(['supported', 'not supported']);
   });
-  it('vc3: non-linearities pushed to zero', () => {
-    expect(vc3Claims(stats(() => 1, 0.1, 0.3), stats(() => 1, 0.8, 0.01), [row(0, 0.9), row(3, 0.2)]).map((c) => c.supported)).toEqual([true, true]);
-    expect(vc3Claims(stats(() => 1, 0.5, 0.1), stats(() => 1, 0.2, 0.3), [row(0, 0.9), row(3, 0.3)]).map((c) => c.supported)).toEqual([false, false]);
-    expect(vc3Claims(stats(() => 1, 0.1, 0.3), stats(() => 1, 0.8, 0.01), [row(0, 0.9), row(3, 0.85)]).map((c) => c.supported)).toEqual([null, null]);
+
+  it('vc2: ReLU problems, sigmoid and tanh training, bias inits of ±2 generalising best', () => {
+    const test = (testError: number) => ({ epoch: 5, n: 1000, testError, testLoss: 1 });
+    const inits = SEEDS.flatMap((seed) => [
+      run('init', { activation: 'relu', biasInit: 0, seed }, [row(0, 0.9), row(1, 0.9, Number.NaN)]),
+      ...(['sigmoid', 'tanh'] as const).flatMap((activation) =>
+        [-2, -1, 0, 1, 2].map((biasInit) => run('init', { activation, biasInit, seed }, [row(0, 0.9), row(5, 0.3)], { test: test(0.2 + 0.02 * Math.abs(3 - Math.abs(biasInit)) * (Math.abs(biasInit) < 2 ? 1 : 0) + seed / 1000) })),
+      ),
+    ]);
+    const v = judgeDvcnn(vc2Claims(inits));
+    const byId = Object.fromEntries(v.map((x) => [x.claim.id, x]));
+    expect(byId['vc2-relu'].outcome).toBe('supported');
+    expect(byId['vc2-sigmoid-tanh'].outcome).toBe('supported');
+    expect(byId['vc2-bias'].outcome).toBe('supported');
+    // +-2 is 6 points better than 0 and 4 points better than +-1
+    expect(byId['vc2-bias'].parts[0].interval.estimate).toBeCloseTo(0.06, 6);
+    expect(byId['vc2-bias'].parts[1].interval.estimate).toBeCloseTo(0.04, 6);
+    // reversed: +-2 worst; and a ReLU that stays finite
+    const reversed = inits.map((r) => (r.test ? { ...r, test: test(0.4 - r.test.testError) } : { ...r, rows: [row(0, 0.9), row(1, 0.5 + r.config.seed / 100)] }));
+    const w = Object.fromEntries(judgeDvcnn(vc2Claims(reversed)).map((x) => [x.claim.id, x.outcome]));
+    expect([w['vc2-relu'], w['vc2-bias']]).toEqual(['not supported', 'not supported']);
+  });
+
+  it('vc3: most non-linearities pushed to zero, and not', () => {
+    const mk = (after: number) => SEEDS.map((seed) => run('drift', { depth: 100, seed }, [row(0, 0.9), row(3, 0.2)], { statsBefore: stats(() => 1, 0.3 + seed / 100), statsAfter: stats(() => 1, after + seed / 100) }));
+    expect(judgeDvcnn(vc3Claims(mk(0.8)))[0].outcome).toBe('supported');
+    expect(judgeDvcnn(vc3Claims(mk(0.3)))[0].outcome).toBe('not supported');
+    // no centred runs given: nothing measured, inconclusive
+    expect(judgeDvcnn(vc3Claims(mk(0.8)))[1].outcome).toBe('inconclusive');
+  });
+
+  it('the table names effect, interval, n, rule and conditions in every row', () => {
+    const runs = [1, 10].flatMap((depth) => SEEDS.map((seed) => run('depth', { depth, seed, limitTrain: 500 }, [row(0, 0.9), row(1, 0.5 - depth / 1000 - seed / 1000)])));
+    const md = formatDvcnnVerdicts('t', judgeDvcnn(vc1Claims(runs)));
+    expect(md).toMatch(/\| Claim \(paper, section\) \| Verdict \| Effect \| Estimate \[95 % CI\] \| n \| Rule \| Part \| Conditions \|/);
+    expect(md).toMatch(/10 layers: untrained minus best training error, per seed \| \+41\.\d\d points \[\+4\d\.\d\d, \+41\.\d\d\] \| 4 \| supported if the 95 % interval lies above \+5\.00 points/);
+    expect(md).toContain('784 units, sigmoid, bias -2, depths 1/10, plain SGD lr 0.01, batch 50, 500 training / 2000 validation images');
+  });
+});
+
+describe('presets', () => {
+  it('train every run with plain SGD at one rate; the default keeps 784 units; the centred runs are the ablation', () => {
+    for (const preset of ['quick', 'default', 'full'] as const) {
+      const runs = [...vc1Runs(preset), ...driftRuns(preset)];
+      const plain = runs.filter((r) => r.role !== 'drift-centred');
+      expect(new Set(plain.map((r) => `${r.config.lr} ${r.config.center}`)).size).toBe(1);
+      expect(plain[0].config.center).toBe('none');
+      expect(runs.filter((r) => r.role === 'drift-centred').every((r) => r.config.center === 'all')).toBe(true);
+      expect(new Set(runs.map((r) => r.name)).size).toBe(runs.length);
+    }
+    expect(vc1Runs('default').every((r) => r.config.width === 784)).toBe(true);
+    expect(driftRuns('default').every((r) => r.config.width === 784)).toBe(true);
+    expect(Math.max(...PLANS.full.depths)).toBe(1000);
+    expect(driftRuns('full').find((r) => r.role === 'init')?.config.limitTest).toBe(50_000);
   });
 });
 
@@ -65,62 +137,67 @@ describe('reproduce --figure vc1|vc2|vc3 --quick', () => {
     for (const id of ['vc1', 'vc2', 'vc3']) expect(getFigure(id).id).toBe(id);
   });
 
-  it('vc2 writes SVG, PNG, data and verdicts; vc3 reuses its run instead of training again', async () => {
+  it('vc2 writes SVG, PNG, data and verdicts; vc3 reuses its runs instead of training again', async () => {
     const notes: string[] = [];
     const events: string[] = [];
-    const r2 = await runDvcnnFigure('vc2', ctx(notes, events));
+    const r2 = await runDvcnnFigure('vc2', { ...ctx(notes, events), jobs: 2 });
     expect(r2.failed).toEqual([]);
     expect(figureComplete(r2.dir, 'vc2')).toBe(true);
     expect(readFileSync(join(r2.dir, 'figure-vc2.png')).subarray(1, 4).toString()).toBe('PNG');
-    const data = JSON.parse(readFileSync(join(r2.dir, 'data.json'), 'utf8')) as { rows: unknown[] };
-    // 12 layers x 3 phases (before, after, after the uncentred control) x 2 quantities
-    expect(data.rows.length).toBe(72);
-    // the control's phase has a comma in it: data.csv must quote it
+    const L = QUICK.driftDepth;
+    // per layer and seed: before and after plain SGD (every seed), after centred SGD (the ablation's seeds)
+    const curves = 2 * QUICK.seeds.length + QUICK.ablationSeeds.length;
     const csv = readRectangularCsv(join(r2.dir, 'data.csv'));
-    expect(csv.length).toBe(72);
-    expect(csv.filter((r) => r.phase === 'after plain SGD, no centring (control)').length).toBe(24);
-    expect(r2.verdicts.length).toBe(3);
-    // the untrained quick net drifts: the claim is computed as supported
-    expect(r2.verdicts[0].supported).toBe(true);
-    const run = join(r2.dir, 'runs', 'dvcnn-sigmoid-b-2-d12-centred');
+    expect(csv.length).toBe(L * curves * 2);
+    expect(csv.filter((r) => r.phase === 'after centred SGD (ablation)').length).toBe(L * QUICK.ablationSeeds.length * 2);
+    // untrained drift, after plain SGD, after centred SGD, ReLU, sigmoid and tanh, bias inits
+    expect(r2.verdicts.length).toBe(6);
+    const md = readFileSync(join(r2.dir, 'verdicts.md'), 'utf8');
+    expect(md).toMatch(/Estimate \[95 % CI\] \| n \| Rule/);
+    // the init runs were scored on the test images
+    const data = JSON.parse(readFileSync(join(r2.dir, 'data.json'), 'utf8')) as { runs: { role: string; test: { n: number } | null }[] };
+    const inits = data.runs.filter((r) => r.role === 'init');
+    expect(inits.length).toBe(3);
+    expect(inits.every((r) => r.test?.n === QUICK.limitTest)).toBe(true);
+    const run = join(r2.dir, 'runs', `drift-d${L}-s0`);
     for (const f of ['config.json', 'metrics.jsonl', 'metrics.csv', 'done.json', 'layer-stats-epoch-0.json']) expect(existsSync(join(run, f))).toBe(true);
     expect(readFileSync(join(run, 'metrics.jsonl'), 'utf8').trim().split('\n').length).toBe(3);
 
     const events3: string[] = [];
     const r3 = await runDvcnnFigure('vc3', ctx(notes, events3));
-    expect(events3).toEqual(['skipped dvcnn-sigmoid-b-2-d12-centred', 'skipped dvcnn-sigmoid-b-2-d12-plain']);
-    expect(r3.verdicts[0].evidence).toMatch(/control, plain SGD without centring/);
+    expect(events3.sort()).toEqual([`skipped drift-d${L}-centred-s0`, `skipped drift-d${L}-s0`, `skipped drift-d${L}-s1`]);
     expect(figureComplete(r3.dir, 'vc3')).toBe(true);
-    expect(readRectangularCsv(join(r3.dir, 'data.csv')).length).toBe(36);
-    expect(readFileSync(join(r3.dir, 'verdicts.md'), 'utf8')).toMatch(/trained nets push most non-linearities to zero \| \*\*(yes|no|inconclusive)\*\*/);
-  });
+    expect(readRectangularCsv(join(r3.dir, 'data.csv')).length).toBe(L * curves);
+    expect(readFileSync(join(r3.dir, 'verdicts.md'), 'utf8')).toMatch(/trained nets \(plain SGD\) push most non-linearities to zero.*\| \*\*(supported|not supported|inconclusive)\*\*/);
+  }, HEAVY_MS);
 
   it('a figure folder made with another configuration is refused; --force trains it again from scratch', async () => {
-    const manifest = join(out, 'figure-vc2', 'figure.json');
+    const manifest = join(out, 'figure-vc3', 'figure.json');
     const m = JSON.parse(readFileSync(manifest, 'utf8')) as { runs: { options: Record<string, unknown> }[] };
     m.runs[0].options.lr = 0.2;
     writeFileSync(manifest, JSON.stringify(m));
-    await expect(runDvcnnFigure('vc2', ctx([], []))).rejects.toThrow(/figure-vc2: was made with another configuration.*--force/);
-    // without vc3's finished copies of the same runs, which would be reused
-    rmSync(join(out, 'figure-vc3'), { recursive: true, force: true });
+    await expect(runDvcnnFigure('vc3', ctx([], []))).rejects.toThrow(/figure-vc3: was made with another configuration.*--force/);
+    // without vc2's finished copies of the same runs, which would be reused
+    rmSync(join(out, 'figure-vc2'), { recursive: true, force: true });
     const seen: number[] = [];
     const c = ctx([], []);
-    const progress = { ...c.progress, epoch: (run: string, row: { epoch: number }) => void (run.endsWith('-centred') && seen.push(row.epoch)) };
-    const r = await runDvcnnFigure('vc2', { ...c, force: true, progress });
+    const progress = { ...c.progress, epoch: (run: string, row: { epoch: number }) => void (run === `drift-d${QUICK.driftDepth}-s0` && seen.push(row.epoch)) };
+    const r = await runDvcnnFigure('vc3', { ...c, force: true, progress });
     expect(r.failed).toEqual([]);
     expect(seen).toEqual([0, 1, 2]);
-  });
+  }, HEAVY_MS);
 
   it('vc1 trains every quick depth and plots them', async () => {
     const events: string[] = [];
     const r = await runDvcnnFigure('vc1', ctx([], events));
     expect(r.failed).toEqual([]);
-    expect(events.filter((e) => e.startsWith('done')).length).toBe(VC1_DEPTHS.quick.length);
+    expect(events.filter((e) => e.startsWith('done')).length).toBe(QUICK.depths.length * QUICK.seeds.length);
     expect(figureComplete(r.dir, 'vc1')).toBe(true);
     const csv = readFileSync(join(r.dir, 'data.csv'), 'utf8').trim().split('\n');
-    expect(csv[0]).toBe('depth,epoch,trainError,trainLoss,valError');
-    expect(readRectangularCsv(join(r.dir, 'data.csv')).length).toBe(VC1_DEPTHS.quick.length * 3);
-  });
+    expect(csv[0]).toBe('depth,seed,epoch,trainError,trainLoss,valError');
+    expect(readRectangularCsv(join(r.dir, 'data.csv')).length).toBe(QUICK.depths.length * QUICK.seeds.length * 3);
+    expect(r.verdicts.length).toBe(2);
+  }, HEAVY_MS);
 
   it('vc1 with --jobs 2 trains its depths two at a time, with the same numbers as one after the other', async () => {
     if (!existsSync(resolve('dist/cli.js'))) throw new Error('dist/cli.js missing: run npm run build (npm test does)');
@@ -128,17 +205,17 @@ describe('reproduce --figure vc1|vc2|vc3 --quick', () => {
     const parallel = join(out, 'jobs2');
     const r = await runDvcnnFigure('vc1', { ...ctx([], events), jobs: 2, outDir: parallel });
     expect(r.failed).toEqual([]);
-    expect(events.filter((e) => e.startsWith('done')).length).toBe(VC1_DEPTHS.quick.length);
+    expect(events.filter((e) => e.startsWith('done')).length).toBe(QUICK.depths.length * QUICK.seeds.length);
     const rows = (dir: string) => (JSON.parse(readFileSync(join(dir, 'data.json'), 'utf8')) as { rows: unknown[] }).rows;
     expect(rows(r.dir)).toEqual(rows(join(out, 'figure-vc1')));
-  });
+  }, HEAVY_MS);
 
-  it('the CLI runs reproduce --figure vc2 --quick end to end', () => {
+  it('the CLI runs reproduce --figure vc3 --quick end to end', () => {
     const cli = resolve('dist/cli.js');
     if (!existsSync(cli)) throw new Error('dist/cli.js missing: run npm run build (npm test does)');
     const dir = join(out, 'cli');
-    const res = spawnSync(process.execPath, [cli, 'reproduce', '--figure', 'vc2', '--quick', '--out', dir, '--quiet'], { encoding: 'utf8' });
+    const res = spawnSync(process.execPath, [cli, 'reproduce', '--figure', 'vc3', '--quick', '--out', dir, '--quiet'], { encoding: 'utf8' });
     expect(res.status, res.stderr).toBe(0);
-    expect(figureComplete(join(dir, 'figure-vc2'), 'vc2')).toBe(true);
-  });
+    expect(figureComplete(join(dir, 'figure-vc3'), 'vc3')).toBe(true);
+  }, HEAVY_MS);
 });

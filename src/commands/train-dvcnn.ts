@@ -10,7 +10,7 @@ import { BACKGROUNDS } from '../data/background.js';
 import { usageError } from '../errors.js';
 import { ACTIVATIONS, MAX_DEPTH, TRIANGLES } from '../models/dvcnn.js';
 import { createProgress, type Progress } from '../progress.js';
-import { CENTER_MODES, DEFAULT_DVCNN_TRAIN as D, type DvcnnTrainConfig, LR_SCALINGS } from '../train/dvcnn-config.js';
+import { CENTER_MODES, DEFAULT_DVCNN_TRAIN as D, type DvcnnTrainConfig, LR_SCALINGS, STOP_RULES } from '../train/dvcnn-config.js';
 import { trainDvcnn } from '../train/dvcnn.js';
 
 type Options = Partial<Record<keyof DvcnnTrainConfig, string>> & {
@@ -32,12 +32,15 @@ export function registerTrainDvcnnCommand(program: Command): void {
     .option('--triangle <name>', `weight mask per layer: ${TRIANGLES.join(', ')}`, D.triangle)
     .option('--bias-init <b>', 'initial value of every hidden bias', String(D.biasInit))
     .option('--weight-std <s>', 'std of the initial hidden weights (default 1/sqrt(width))')
+    .option('--weight-mean <m>', 'mean of the initial hidden weights (the model draws them zero-mean)', String(D.weightMean))
     .option('--seed <S>', 'seed of the weights and the minibatch order', String(D.seed))
     .option('--background <name>', `${BACKGROUNDS.join(' or ')}: digits over uniform noise, or on black`, D.background)
     .option('--data-seed <S>', 'seed of the background noise', String(D.dataSeed))
     .option('--limit-train <N>', 'use only the first N of the 10,000 training images')
     .option('--limit-val <N>', 'use only the first N of the 2,000 validation images')
-    .option('--epochs <E>', 'epochs to train (epoch 0, the untrained net, is recorded too)', String(D.epochs))
+    .option('--limit-test <N>', 'test error on the first N of the 50,000 test images after the last epoch (test.json); 0: none', String(D.limitTest))
+    .option('--epochs <E>', 'epochs to train, the most with --stop plateau (epoch 0, the untrained net, is recorded too)', String(D.epochs))
+    .option('--stop <rule>', `${STOP_RULES.join(' or ')}: run all --epochs, or stop once the validation error gained < 0.1 points over the last 20 % of epochs (from epoch 10)`, D.stop)
     .option('--lr <rate>', 'SGD learning rate', String(D.lr))
     .option('--batch-size <B>', 'minibatch size', String(D.batchSize))
     .option('--probe <N>', 'validation images whose per-layer statistics are recorded', String(D.probe))

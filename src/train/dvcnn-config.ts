@@ -13,6 +13,16 @@ export const CENTER_MODES = ['none', 'output', 'all'] as const;
 export type CenterMode = (typeof CENTER_MODES)[number];
 
 export const LR_SCALINGS = ['none', 'moment', 'moment-epoch'] as const;
+
+/** When a run ends: after `epochs` ('cap'), or earlier once its validation error has plateaued (DVCNN_PLATEAU). */
+export const STOP_RULES = ['cap', 'plateau'] as const;
+export type StopRule = (typeof STOP_RULES)[number];
+
+/**
+ * train's plateau rule (src/train/plateau.ts: < 0.1 points of validation error gained over the last 20 % of
+ * the epochs) from epoch 10 instead of 50: DVCNN budgets here are tens of epochs, and the net overfits early.
+ */
+export const DVCNN_PLATEAU = { window: 0.2, minGain: 0.001, minEpochs: 10 } as const;
 export type LrScaling = (typeof LR_SCALINGS)[number];
 
 /** Units per layer = input features: MNIST's 28x28 pixels, or their 2x2 or 4x4 block means. */
@@ -31,7 +41,13 @@ export interface DvcnnTrainConfig extends Omit<DvcnnConfig, 'classes'> {
   /** the first N of the 10,000 training / 2,000 validation images; undefined: all */
   limitTrain?: number;
   limitVal?: number;
+  /** test images (of 50,000) whose error is measured once, after the last epoch (test.json); 0: none */
+  limitTest: number;
+  /** mean of the initial hidden weights (added to every unmasked entry); the paper gives no init */
+  weightMean: number;
+  /** the most epochs; with stop 'plateau' the run may end earlier */
   epochs: number;
+  stop: StopRule;
   /** plain SGD learning rate */
   lr: number;
   batchSize: number;
@@ -64,7 +80,10 @@ export const DEFAULT_DVCNN_TRAIN: DvcnnTrainConfig = {
   dataSeed: 0,
   limitTrain: undefined,
   limitVal: undefined,
+  limitTest: 0,
+  weightMean: 0,
   epochs: 10,
+  stop: 'cap',
   lr: 0.01,
   batchSize: 50,
   probe: 500,
@@ -113,7 +132,10 @@ export function resolveDvcnnConfig(raw: Partial<Record<keyof DvcnnTrainConfig, u
     dataSeed: intOption('--data-seed', get('dataSeed'), 0, 2 ** 31 - 1),
     limitTrain: optional('limitTrain', (v) => intOption('--limit-train', v, 1, 10_000)),
     limitVal: optional('limitVal', (v) => intOption('--limit-val', v, 1, 2_000)),
+    limitTest: intOption('--limit-test', get('limitTest'), 0, 50_000, ' (test images; 0: no test error)'),
+    weightMean: finiteOption('--weight-mean', get('weightMean')),
     epochs: intOption('--epochs', get('epochs'), 0, 1_000_000),
+    stop: choiceOption('--stop', get('stop'), STOP_RULES),
     lr: positiveOption('--lr', get('lr')),
     batchSize: intOption('--batch-size', get('batchSize'), 1, 10_000),
     probe: intOption('--probe', get('probe'), 1, 2_000, ' (validation images)'),

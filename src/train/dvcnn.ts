@@ -2,7 +2,8 @@
  * Training a DVCNN (Unterthiner & Hochreiter) with minibatch SGD on MNIST with a random background into a
  * run directory (src/train/rundir.ts): config.json, metrics.jsonl + metrics.csv (one row per epoch, epoch 0
  * the untrained net), layer-stats-epoch-<E>.json (per layer: mean of f and of the layer output y, quantiles
- * of f) for the first and last epoch, checkpoint/state.json (every epoch), done.json. `train-dvcnn` runs it.
+ * of f) for the first and last epoch, checkpoint/state.json (every epoch), test.json (the test error after the
+ * last epoch, when asked), done.json (with stoppedBy: 'cap' or 'plateau'). `train-dvcnn` runs it.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -13,8 +14,9 @@ import type { Dataset } from '../data/splits.js';
 import { configError, ioError } from '../errors.js';
 import { Dvcnn, type DvcnnConfig, type LayerTrace, validateDvcnnConfig } from '../models/dvcnn.js';
 import { Xoshiro128 } from '../random.js';
-import { DVCNN_IDENTITY_KEYS, type DvcnnTrainConfig, downsampleOf, resolveDvcnnConfig } from './dvcnn-config.js';
+import { DVCNN_IDENTITY_KEYS, DVCNN_PLATEAU, type DvcnnTrainConfig, downsampleOf, resolveDvcnnConfig } from './dvcnn-config.js';
 import { DVCNN_METRIC_COLUMNS, type MetricsRow } from './metrics.js';
+import { plateaued } from './plateau.js';
 import { type Checkpoint, checkResumable, prepareRunDir, type RunDir } from './rundir.js';
 
 /** Weights above this many bytes are not checkpointed (the checkpoint is one base64 JSON string). */
@@ -27,6 +29,8 @@ export interface LayerStats {
   meanF: number;
   /** mean of the layer output y = x + f (the accumulated drift) */
   meanY: number;
+  /** mean over images of the Euclidean norm of y (the whole layer's size; ~sqrt(width) x meanY under drift) */
+  normY: number;
   /** quantiles of f: 5, 25, 50, 75, 95 % */
   q05: number;
   q25: number;
@@ -45,6 +49,28 @@ export interface DvcnnTrainResult {
   diverged: boolean;
   warnings: string[];
   secondsPerStep: number;
+  stoppedBy: 'cap' | 'plateau' | 'diverged';
+  /** after the last epoch, on `limitTest` test images; undefined when limitTest is 0 */
+  test?: TestResult;
+}
+
+/** test.json of a run directory: the error on the first `n` test images after epoch `epoch`. */
+export interface TestResult {
+  epoch: number;
+  n: number;
+  testError: number;
+  testLoss: number;
+}
+
+/** The test result a run directory holds, or undefined (absent or unreadable). */
+export function readTestResult(runDir: string): TestResult | undefined {
+  const path = join(runDir, 'test.json');
+  if (!existsSync(path)) return undefined;
+  try {
+    return JSON.parse(readFileSync(path, 'utf8')) as TestResult;
+  } catch {
+    return undefined;
+  }
 }
 
 /**
@@ -104,16 +130,24 @@ export function layerStats(model: Dvcnn, x: tf.Tensor2D): LayerStats[] {
     let sf = 0;
     let sy = 0;
     let zero = 0;
-    for (let k = 0; k < f.length; k++) {
-      sf += f[k];
-      sy += y[k];
-      if (Math.abs(f[k]) < 0.05) zero++;
+    let norms = 0;
+    const d = model.config.width;
+    for (let r = 0; r < y.length; r += d) {
+      let sq = 0;
+      for (let k = r; k < r + d; k++) {
+        sf += f[k];
+        sy += y[k];
+        sq += y[k] * y[k];
+        if (Math.abs(f[k]) < 0.05) zero++;
+      }
+      norms += Math.sqrt(sq);
     }
     const sorted = Float32Array.from(f).sort();
     out.push({
       layer: l + 1,
       meanF: sf / f.length,
       meanY: sy / y.length,
+      normY: norms / (y.length / d),
       q05: quantile(sorted, 0.05),
       q25: quantile(sorted, 0.25),
       q50: quantile(sorted, 0.5),
@@ -192,7 +226,8 @@ export interface DvcnnTrainOptions {
   onEpoch?: (row: MetricsRow) => void;
   /** notes as they happen (a resume point, the ReLU warning) */
   onLog?: (line: string) => void;
-  data?: { train: Dataset; val: Dataset };
+  /** the data (tests); `test` is needed when limitTest > 0 */
+  data?: { train: Dataset; val: Dataset; test?: Dataset };
   /** continue the run in outDir from its checkpoint; a run made with another config is refused (as `train`) */
   resume?: boolean;
   /** start again in a non-empty outDir (deletes its run files) */
@@ -234,12 +269,19 @@ export async function trainDvcnn(rawConfig: Partial<Record<keyof DvcnnTrainConfi
       downsample: downsampleOf(config.width),
       limitTrain: config.limitTrain,
       limitVal: config.limitVal,
+      withTest: config.limitTest > 0,
+      limitTest: config.limitTest || undefined,
     });
+  if (config.limitTest > 0 && !data.test) throw configError('train-dvcnn', `--limit-test ${config.limitTest} needs test data; none was given`);
   if (data.train.d !== features) throw configError('train-dvcnn', `the data has ${data.train.d} features, the model expects --width ${features}`);
   const want = resolvedConfig(config, data);
   if (run && previous) checkResumable(run, previous, want, DVCNN_IDENTITY_KEYS);
   await initBackend(opts.backend ?? 'auto');
   const model = new Dvcnn(modelConfig, features);
+  // a mean on the unmasked weights (the model draws them zero-mean); a resume overwrites them from the checkpoint
+  if (config.weightMean !== 0) {
+    for (let l = 0; l < config.depth; l++) model.a[l].assign(tf.tidy(() => tf.add(model.a[l], tf.mul(model.mask(l), config.weightMean))));
+  }
   const probeN = Math.min(config.probe, data.val.n);
   const probe = rowsOf(data.val, 0, probeN);
   const rng = new Xoshiro128(config.seed + 7919);
@@ -356,7 +398,11 @@ export async function trainDvcnn(rawConfig: Partial<Record<keyof DvcnnTrainConfi
     }
     let lastEpoch = startEpoch;
     diverged = rows.some((r) => !Number.isFinite(r.trainLoss));
-    for (let epoch = startEpoch + 1; epoch <= config.epochs && !diverged; epoch++) {
+    const plateau = () => config.stop === 'plateau' && plateaued(rows.map((r) => r.valError), DVCNN_PLATEAU);
+    let stoppedBy: DvcnnTrainResult['stoppedBy'] = 'cap';
+    // a resumed run that had plateaued at its checkpoint stops there, as the uninterrupted run did
+    let plateauReached = plateau();
+    for (let epoch = startEpoch + 1; epoch <= config.epochs && !diverged && !plateauReached; epoch++) {
       rng.shuffle(order);
       const t0 = performance.now();
       if (scaling === 'moment-epoch' || (scaling === 'moment' && !lrScale)) {
@@ -392,15 +438,24 @@ export async function trainDvcnn(rawConfig: Partial<Record<keyof DvcnnTrainConfi
       }
       const row = record(epoch, (performance.now() - t0) / 1000);
       if (!Number.isFinite(row.trainLoss)) diverged = true;
+      plateauReached = plateau();
       lastEpoch = epoch;
       checkpoint(epoch);
     }
+    if (diverged) stoppedBy = 'diverged';
+    else if (plateauReached) stoppedBy = 'plateau';
     const statsAfter = layerStats(model, probe);
+    let test: TestResult | undefined;
+    if (config.limitTest > 0 && data.test) {
+      const t = evaluate(model, data.test);
+      test = { epoch: lastEpoch, n: data.test.n, testError: t.error, testLoss: t.loss };
+    }
     if (run) {
       writeLayerStats(run, lastEpoch, statsAfter);
-      run.writeDone({ epochs: lastEpoch, diverged, secondsPerStep: steps ? stepSeconds / steps : null, warnings });
+      if (test) run.writeJson('test.json', test);
+      run.writeDone({ epochs: lastEpoch, diverged, stoppedBy, secondsPerStep: steps ? stepSeconds / steps : null, warnings, ...(test ? { testError: test.testError } : {}) });
     }
-    return { config, rows, statsBefore, statsAfter, diverged, warnings, secondsPerStep: steps ? stepSeconds / steps : NaN };
+    return { config, rows, statsBefore, statsAfter, diverged, warnings, secondsPerStep: steps ? stepSeconds / steps : NaN, stoppedBy, test };
   } finally {
     probe.dispose();
     model.dispose();

@@ -1,80 +1,151 @@
 /**
  * The runs of the DVCNN figures: each is a `train-dvcnn` config, so a run spec is its config written as
- * flags. Presets are overrides of DEFAULT_DVCNN_TRAIN (src/train/dvcnn-config.ts), sized for a 2-core
- * machine; 'full' is the paper's setting and needs a GPU-class budget.
+ * flags. Every preset trains the paper's net with the paper's optimiser (plain SGD, one learning rate for
+ * every run, chosen on the validation set: docs/DVCNN.md, "The learning rate") until the validation error
+ * plateaus or the epoch cap; centred SGD is an ablation beside vc2/vc3's runs. 'default' keeps the paper's
+ * 784 units and cuts images, epochs and the deepest depths to fit 2 hours on 2 cores (docs/DVCNN.md,
+ * "Presets"); 'full' is the paper's sizes; 'quick' checks the pipeline in seconds.
  */
 import { type DvcnnTrainConfig, DEFAULT_DVCNN_TRAIN, flagOf } from '../../train/dvcnn-config.js';
-import { type LayerStats, readLayerStats } from '../../train/dvcnn.js';
+import { type LayerStats, readLayerStats, readTestResult, type TestResult } from '../../train/dvcnn.js';
 import type { MetricsRow } from '../../train/metrics.js';
+import type { Activation } from '../../models/dvcnn.js';
 import type { Preset } from '../pipeline/figure.js';
 import type { RunOutcome, RunSpec } from '../pipeline/runner.js';
 
-/** Data size per preset: the features (width), the images, the probe images of the layer statistics. */
-const SIZE: Record<Preset, Partial<DvcnnTrainConfig>> = {
-  // seconds: 4x4 block means, 300 training images
-  quick: { width: 49, limitTrain: 300, limitVal: 100, probe: 100 },
-  // minutes: 2x2 block means, 2,000 training images
-  default: { width: 196, limitTrain: 2000, limitVal: 500, probe: 300 },
-  // the paper's 784 units and 10,000 / 2,000 split
-  full: { width: 784, probe: 500 },
+/** Plain SGD's rate for every run: the best validation error of the sweep in docs/DVCNN.md. */
+export const PLAIN_LR = 0.00001;
+/** The centred ablation's rate (the best of the centred sweep at 196 and 49 features, docs/DVCNN.md). */
+export const CENTRED_LR = 0.3;
+
+/** The sigmoid net of the paper's Figures 2 and 3. */
+const DRIFT_NET = { activation: 'sigmoid', biasInit: -2 } as const;
+
+export interface DvcnnPlan {
+  /** data and length, shared by every run of the preset */
+  size: Partial<DvcnnTrainConfig>;
+  /** vc1's length (one for every depth) where it differs */
+  vc1Length?: Partial<DvcnnTrainConfig>;
+  seeds: number[];
+  /** the seeds of the centred ablation (a subset of `seeds`) and of the activation and bias-init runs */
+  ablationSeeds: number[];
+  initSeeds: number[];
+  /** vc1's depths */
+  depths: number[];
+  /** vc2/vc3's drift net depth (the paper: 100) */
+  driftDepth: number;
+  /** depth of the activation and bias-init runs whose test error is compared (section 3.2's claims) */
+  initDepth: number;
+  /** their activations and bias inits, and the test images each is scored on */
+  inits: { activation: Activation; biases: number[] }[];
+  limitTest: number;
+  text: { vc1: string; drift: string };
+}
+
+const BIASES = [-2, -1, 0, 1, 2];
+
+export const PLANS: Record<Preset, DvcnnPlan> = {
+  quick: {
+    size: { width: 49, limitTrain: 300, limitVal: 100, probe: 100, epochs: 2, stop: 'cap' },
+    seeds: [0, 1],
+    ablationSeeds: [0],
+    initSeeds: [0],
+    depths: [1, 3, 6],
+    driftDepth: 12,
+    initDepth: 6,
+    inits: [{ activation: 'sigmoid', biases: [-2, 0] }, { activation: 'relu', biases: [0] }],
+    limitTest: 200,
+    text: {
+      vc1: 'depths 1/3/6 x 2 seeds, 49 features, 300 images, 2 epochs',
+      drift: '12 layers x 2 seeds (plain SGD; centred ablation: seed 0), init runs at 6 layers x 1 seed, 49 features, 300 images, 2 epochs',
+    },
+  },
+  default: {
+    size: { width: 784, limitTrain: 500, limitVal: 250, probe: 200, epochs: 15, stop: 'plateau' },
+    vc1Length: { epochs: 10, stop: 'cap' },
+    seeds: [0, 1, 2],
+    ablationSeeds: [0, 1, 2],
+    initSeeds: [0, 1, 2],
+    depths: [1, 10, 100, 300],
+    driftDepth: 100,
+    initDepth: 10,
+    inits: [{ activation: 'sigmoid', biases: BIASES }, { activation: 'tanh', biases: BIASES }, { activation: 'relu', biases: [0] }],
+    limitTest: 10_000,
+    text: {
+      vc1: 'depths 1/10/100/300 x 3 seeds, 784 units, 500 training / 250 validation images, 10 epochs',
+      drift: '100 layers x 3 seeds (plain SGD; centred ablation beside), init runs at 10 layers scored on 10,000 test images, 784 units, 500 / 250 images, up to 15 epochs (plateau)',
+    },
+  },
+  full: {
+    size: { width: 784, probe: 500, epochs: 200, stop: 'plateau' },
+    seeds: [0, 1, 2, 3, 4],
+    ablationSeeds: [0, 1, 2, 3, 4],
+    initSeeds: [0, 1, 2, 3, 4],
+    depths: [1, 10, 100, 500, 1000],
+    driftDepth: 100,
+    initDepth: 100,
+    inits: [{ activation: 'sigmoid', biases: BIASES }, { activation: 'tanh', biases: BIASES }, { activation: 'relu', biases: [0] }],
+    limitTest: 50_000,
+    text: {
+      vc1: "depths 1/10/100/500/1000 x 5 seeds, 784 units, the paper's 10,000 / 2,000 images, up to 200 epochs (plateau)",
+      drift: "100 layers x 5 seeds, init runs at 100 layers, 784 units, the paper's 10,000 / 2,000 / 50,000 images, up to 200 epochs (plateau)",
+    },
+  },
 };
 
-/** vc1's presets: the depths, the epochs of each, and a sentence for --help. */
-export const VC1_PLAN: Record<Preset, { depths: number[]; epochs: number; text: string }> = {
-  quick: { depths: [1, 3, 6], epochs: 2, text: 'depths 1/3/6, 49 features, 300 images, 2 epochs' },
-  default: { depths: [1, 5, 10, 25], epochs: 8, text: 'depths 1/5/10/25, 196 features, 2,000 images, 8 epochs' },
-  full: { depths: [1, 10, 100, 500, 1000], epochs: 100, text: 'depths 1/10/100/500/1000, 784 features, 10,000 images, 100 epochs' },
-};
+/** The --help sentences of vc1 and of vc2/vc3. */
+export const VC1_PLAN: Record<Preset, { text: string }> = { quick: { text: PLANS.quick.text.vc1 }, default: { text: PLANS.default.text.vc1 }, full: { text: PLANS.full.text.vc1 } };
+export const DRIFT_PLAN: Record<Preset, { text: string }> = { quick: { text: PLANS.quick.text.drift }, default: { text: PLANS.default.text.drift }, full: { text: PLANS.full.text.drift } };
 
-/** vc2's and vc3's presets: the drift net's depth (the paper's 100 layers; quick: 12) and epochs. */
-export const DRIFT_PLAN: Record<Preset, { depth: number; epochs: number; text: string }> = {
-  quick: { depth: 12, epochs: 2, text: '12 layers, 49 features, 300 images, 2 epochs' },
-  default: { depth: 100, epochs: 10, text: '100 layers, 196 features, 2,000 images, 10 epochs (and the uncentred control run)' },
-  full: { depth: 100, epochs: 100, text: '100 layers, 784 features, 10,000 images, 100 epochs' },
-};
+export type RunRole = 'depth' | 'drift' | 'drift-centred' | 'init';
 
 export interface DvcnnRun {
   name: string;
+  role: RunRole;
   config: DvcnnTrainConfig;
 }
 
-/**
- * vc1: tanh with zero biases (no drift), every depth with the same hyperparameters (as the paper): centred SGD
- * at lr 0.1. Tanh's error signal grows ~140x over 200 layers (test/dvcnn-gradients.test.ts), so a higher rate
- * makes the deeper nets jump (docs/DVCNN.md).
- */
+function configOf(preset: Preset, over: Partial<DvcnnTrainConfig>): DvcnnTrainConfig {
+  return { ...DEFAULT_DVCNN_TRAIN, ...PLANS[preset].size, batchSize: 50, ...over };
+}
+
+const biasName = (b: number) => (b < 0 ? `m${-b}` : `p${b}`);
+
+/** vc1: the drift net at every depth and seed, the same hyperparameters everywhere (as the paper). */
 export function vc1Runs(preset: Preset): DvcnnRun[] {
-  const { depths, epochs } = VC1_PLAN[preset];
-  return depths.map((depth) => ({
-    name: `dvcnn-tanh-d${depth}-centred`,
-    config: { ...DEFAULT_DVCNN_TRAIN, ...SIZE[preset], activation: 'tanh', biasInit: 0, depth, epochs, lr: 0.1, batchSize: 50, center: 'all' },
-  }));
+  const p = PLANS[preset];
+  return p.depths.flatMap((depth) =>
+    p.seeds.map((seed) => ({ name: `depth-d${depth}-s${seed}`, role: 'depth' as const, config: configOf(preset, { ...DRIFT_NET, ...p.vc1Length, depth, seed, lr: PLAIN_LR }) })),
+  );
 }
 
 /**
- * vc2 and vc3: one sigmoid net with every bias at -2 (the paper's drift figures), trained by plain SGD in the
- * centred parametrisation at lr 0.3: the untrained net is exactly the paper's, but without centring the
- * drifted inputs make SGD unstable at any rate that moves the net (docs/DVCNN.md, "Making the 100-layer net learn").
+ * vc2 and vc3: the paper's 100-layer sigmoid net (bias -2) by plain SGD, each seed beside its centred
+ * ablation (same initial net), and the activation / bias-init runs of section 3.2 scored on the test set.
  */
-export function driftRun(preset: Preset): DvcnnRun {
-  const { depth, epochs } = DRIFT_PLAN[preset];
-  return {
-    name: `dvcnn-sigmoid-b-2-d${depth}-centred`,
-    config: { ...DEFAULT_DVCNN_TRAIN, ...SIZE[preset], activation: 'sigmoid', biasInit: -2, depth, epochs, lr: 0.3, batchSize: 50, center: 'all' },
-  };
-}
-
-/** The control beside vc2/vc3's run: the same net by plain SGD without centring at lr 0.01. It does not learn. */
-export function driftControlRun(preset: Preset): DvcnnRun {
-  const { depth, epochs } = DRIFT_PLAN[preset];
-  return {
-    name: `dvcnn-sigmoid-b-2-d${depth}-plain`,
-    config: { ...DEFAULT_DVCNN_TRAIN, ...SIZE[preset], activation: 'sigmoid', biasInit: -2, depth, epochs, lr: 0.01, batchSize: 50 },
-  };
+export function driftRuns(preset: Preset, withInits = true): DvcnnRun[] {
+  const p = PLANS[preset];
+  const drift = p.seeds.flatMap((seed) => [
+    { name: `drift-d${p.driftDepth}-s${seed}`, role: 'drift' as const, config: configOf(preset, { ...DRIFT_NET, depth: p.driftDepth, seed, lr: PLAIN_LR }) },
+    ...(p.ablationSeeds.includes(seed)
+      ? [{ name: `drift-d${p.driftDepth}-centred-s${seed}`, role: 'drift-centred' as const, config: configOf(preset, { ...DRIFT_NET, depth: p.driftDepth, seed, lr: CENTRED_LR, center: 'all' as const }) }]
+      : []),
+  ]);
+  if (!withInits) return drift;
+  const inits = p.inits.flatMap(({ activation, biases }) =>
+    biases.flatMap((biasInit) =>
+      p.initSeeds.map((seed) => ({
+        name: `init-${activation}-b${biasName(biasInit)}-d${p.initDepth}-s${seed}`,
+        role: 'init' as const,
+        config: configOf(preset, { activation, biasInit, depth: p.initDepth, seed, lr: PLAIN_LR, limitTest: p.limitTest }),
+      })),
+    ),
+  );
+  return [...drift, ...inits];
 }
 
 /** The runner's spec of a run: `train-dvcnn` with every config value as a flag. */
-export function dvcnnSpec(run: DvcnnRun): RunSpec {
+export function dvcnnSpec(run: Pick<DvcnnRun, 'name' | 'config'>): RunSpec {
   const options: RunSpec['options'] = {};
   for (const [key, value] of Object.entries(run.config)) {
     if (key !== 'epochs' && value !== undefined) options[flagOf(key).slice(2)] = value as string | number;
@@ -82,20 +153,26 @@ export function dvcnnSpec(run: DvcnnRun): RunSpec {
   return { name: run.name, command: 'train-dvcnn', epochs: run.config.epochs, options };
 }
 
-/** A run as the figures read it back: its rows and its layer statistics before and after training. */
+/** A run as the figures read it back: its rows, its layer statistics before and after, its test result. */
 export interface FinishedRun extends DvcnnRun {
   rows: MetricsRow[];
   statsBefore: LayerStats[];
   statsAfter: LayerStats[];
+  test?: TestResult;
+  /** the run ended without the whole of its training: the runner reported it failed */
+  failed: boolean;
 }
 
-/** Reads the layer statistics of a run's directory ([] where the run did not get that far). */
+/** Reads the layer statistics and the test result of a run's directory ([] / undefined where absent). */
 export function finishedRun(run: DvcnnRun, outcome: RunOutcome): FinishedRun {
-  const last = outcome.status === 'failed' ? undefined : outcome.rows.at(-1)?.epoch;
+  const failed = outcome.status === 'failed';
+  const last = failed ? undefined : outcome.rows.at(-1)?.epoch;
   return {
     ...run,
     rows: outcome.rows,
     statsBefore: readLayerStats(outcome.dir, 0) ?? [],
     statsAfter: last === undefined ? [] : (readLayerStats(outcome.dir, last) ?? []),
+    test: failed ? undefined : readTestResult(outcome.dir),
+    failed,
   };
 }
