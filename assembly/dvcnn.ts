@@ -11,6 +11,11 @@
 // Register blocks: matMul 4 rows x 8 columns, matMulT 4 rows x 2 weight rows, gradW 4 weight rows x 8
 // columns: 8 f32x4 accumulators each, which the x64 register file holds without spilling.
 
+import { exp4, tanh4 } from './simd-math';
+
+// rows per chunk in matMul (a multiple of its 4-row blocks)
+const ROW_CHUNK: i32 = 64;
+
 const DENSE: i32 = 0;
 const UPPER: i32 = 1;
 const LOWER: i32 = 2;
@@ -36,79 +41,83 @@ export function matMul(x: usize, xs: i32, w: usize, ws: i32, bias: usize, out: u
   const xsB = <usize>xs << 2;
   const wsB = <usize>ws << 2;
   const osB = <usize>os << 2;
-  for (let c = 0; c < m; c += 8) {
-    const cw = c + 8 <= m ? 8 : 4;
-    let j0 = 0;
-    let j1 = k;
-    if (mode == UPPER) j1 = min(k, c + cw - 1);
-    else if (mode == LOWER) j0 = min(k, c + 1);
-    const wc = w + (<usize>c << 2) + <usize>j0 * wsB;
-    const b0 = bias ? v128.load(bias + (<usize>c << 2)) : f32x4.splat(0);
-    const b1 = bias && cw == 8 ? v128.load(bias + (<usize>c << 2), 16) : f32x4.splat(0);
-    let r = 0;
-    for (; r + 4 <= n; r += 4) {
-      let a00 = f32x4.splat(0), a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00, a30 = a00, a31 = a00;
-      let px = x + <usize>r * xsB + (<usize>j0 << 2);
-      let pw = wc;
-      if (cw == 8) {
+  // rows in chunks, so that a chunk of x stays in cache while every column block passes over it
+  for (let r0 = 0; r0 < n; r0 += ROW_CHUNK) {
+    const r1 = min(n, r0 + ROW_CHUNK);
+    for (let c = 0; c < m; c += 8) {
+      const cw = c + 8 <= m ? 8 : 4;
+      let j0 = 0;
+      let j1 = k;
+      if (mode == UPPER) j1 = min(k, c + cw - 1);
+      else if (mode == LOWER) j0 = min(k, c + 1);
+      const wc = w + (<usize>c << 2) + <usize>j0 * wsB;
+      const b0 = bias ? v128.load(bias + (<usize>c << 2)) : f32x4.splat(0);
+      const b1 = bias && cw == 8 ? v128.load(bias + (<usize>c << 2), 16) : f32x4.splat(0);
+      let r = r0;
+      for (; r + 4 <= r1; r += 4) {
+        let a00 = f32x4.splat(0), a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00, a30 = a00, a31 = a00;
+        let px = x + <usize>r * xsB + (<usize>j0 << 2);
+        let pw = wc;
+        if (cw == 8) {
+          for (let j = j0; j < j1; j++) {
+            const w0 = v128.load(pw, 0);
+            const w1 = v128.load(pw, 16);
+            const s0 = v128.load32_splat(px);
+            const s1 = v128.load32_splat(px + xsB);
+            const s2 = v128.load32_splat(px + 2 * xsB);
+            const s3 = v128.load32_splat(px + 3 * xsB);
+            a00 = fma4(a00, s0, w0);
+            a01 = fma4(a01, s0, w1);
+            a10 = fma4(a10, s1, w0);
+            a11 = fma4(a11, s1, w1);
+            a20 = fma4(a20, s2, w0);
+            a21 = fma4(a21, s2, w1);
+            a30 = fma4(a30, s3, w0);
+            a31 = fma4(a31, s3, w1);
+            px += 4;
+            pw += wsB;
+          }
+        } else {
+          for (let j = j0; j < j1; j++) {
+            const w0 = v128.load(pw, 0);
+            a00 = fma4(a00, v128.load32_splat(px), w0);
+            a10 = fma4(a10, v128.load32_splat(px + xsB), w0);
+            a20 = fma4(a20, v128.load32_splat(px + 2 * xsB), w0);
+            a30 = fma4(a30, v128.load32_splat(px + 3 * xsB), w0);
+            px += 4;
+            pw += wsB;
+          }
+        }
+        const o = out + <usize>r * osB + (<usize>c << 2);
+        const o1 = o + osB, o2 = o1 + osB, o3 = o2 + osB;
+        if (bias) {
+          a00 = f32x4.add(a00, b0); a10 = f32x4.add(a10, b0); a20 = f32x4.add(a20, b0); a30 = f32x4.add(a30, b0);
+          a01 = f32x4.add(a01, b1); a11 = f32x4.add(a11, b1); a21 = f32x4.add(a21, b1); a31 = f32x4.add(a31, b1);
+        }
+        v128.store(o, a00); v128.store(o1, a10); v128.store(o2, a20); v128.store(o3, a30);
+        if (cw == 8) {
+          v128.store(o, a01, 16); v128.store(o1, a11, 16); v128.store(o2, a21, 16); v128.store(o3, a31, 16);
+        }
+      }
+      for (; r < r1; r++) {
+        let a0 = f32x4.splat(0), a1 = a0;
+        let px = x + <usize>r * xsB + (<usize>j0 << 2);
+        let pw = wc;
         for (let j = j0; j < j1; j++) {
-          const w0 = v128.load(pw, 0);
-          const w1 = v128.load(pw, 16);
-          const s0 = v128.load32_splat(px);
-          const s1 = v128.load32_splat(px + xsB);
-          const s2 = v128.load32_splat(px + 2 * xsB);
-          const s3 = v128.load32_splat(px + 3 * xsB);
-          a00 = fma4(a00, s0, w0);
-          a01 = fma4(a01, s0, w1);
-          a10 = fma4(a10, s1, w0);
-          a11 = fma4(a11, s1, w1);
-          a20 = fma4(a20, s2, w0);
-          a21 = fma4(a21, s2, w1);
-          a30 = fma4(a30, s3, w0);
-          a31 = fma4(a31, s3, w1);
+          const s = v128.load32_splat(px);
+          a0 = fma4(a0, s, v128.load(pw, 0));
+          if (cw == 8) a1 = fma4(a1, s, v128.load(pw, 16));
           px += 4;
           pw += wsB;
         }
-      } else {
-        for (let j = j0; j < j1; j++) {
-          const w0 = v128.load(pw, 0);
-          a00 = fma4(a00, v128.load32_splat(px), w0);
-          a10 = fma4(a10, v128.load32_splat(px + xsB), w0);
-          a20 = fma4(a20, v128.load32_splat(px + 2 * xsB), w0);
-          a30 = fma4(a30, v128.load32_splat(px + 3 * xsB), w0);
-          px += 4;
-          pw += wsB;
+        const o = out + <usize>r * osB + (<usize>c << 2);
+        if (bias) {
+          a0 = f32x4.add(a0, b0);
+          a1 = f32x4.add(a1, b1);
         }
+        v128.store(o, a0);
+        if (cw == 8) v128.store(o, a1, 16);
       }
-      const o = out + <usize>r * osB + (<usize>c << 2);
-      const o1 = o + osB, o2 = o1 + osB, o3 = o2 + osB;
-      if (bias) {
-        a00 = f32x4.add(a00, b0); a10 = f32x4.add(a10, b0); a20 = f32x4.add(a20, b0); a30 = f32x4.add(a30, b0);
-        a01 = f32x4.add(a01, b1); a11 = f32x4.add(a11, b1); a21 = f32x4.add(a21, b1); a31 = f32x4.add(a31, b1);
-      }
-      v128.store(o, a00); v128.store(o1, a10); v128.store(o2, a20); v128.store(o3, a30);
-      if (cw == 8) {
-        v128.store(o, a01, 16); v128.store(o1, a11, 16); v128.store(o2, a21, 16); v128.store(o3, a31, 16);
-      }
-    }
-    for (; r < n; r++) {
-      let a0 = f32x4.splat(0), a1 = a0;
-      let px = x + <usize>r * xsB + (<usize>j0 << 2);
-      let pw = wc;
-      for (let j = j0; j < j1; j++) {
-        const s = v128.load32_splat(px);
-        a0 = fma4(a0, s, v128.load(pw, 0));
-        if (cw == 8) a1 = fma4(a1, s, v128.load(pw, 16));
-        px += 4;
-        pw += wsB;
-      }
-      const o = out + <usize>r * osB + (<usize>c << 2);
-      if (bias) {
-        a0 = f32x4.add(a0, b0);
-        a1 = f32x4.add(a1, b1);
-      }
-      v128.store(o, a0);
-      if (cw == 8) v128.store(o, a1, 16);
     }
   }
 }
@@ -299,43 +308,6 @@ export function center(x: usize, c: usize, n: i32, m: i32, s: i32, out: usize): 
       v128.store(po + off, f32x4.sub(v128.load(px + off), v128.load(c + off)));
     }
   }
-}
-
-// exp(x) for four lanes (Cephes expf: x = n ln2 + r, |r| <= ln2 / 2, a degree-6 polynomial for e^r, then
-// 2^n through the exponent bits; relative error about 1e-7, like Mathf.exp). x is clamped to [-87.3, 88.7],
-// so e^x neither overflows nor goes subnormal; sigmoid needs nothing outside that range.
-@inline function exp4(x: v128): v128 {
-  x = f32x4.pmin(f32x4.pmax(x, f32x4.splat(-87.33654)), f32x4.splat(88.72283));
-  const n = f32x4.nearest(f32x4.mul(x, f32x4.splat(1.44269504088896341)));
-  let r = f32x4.sub(x, f32x4.mul(n, f32x4.splat(0.693359375)));
-  r = f32x4.sub(r, f32x4.mul(n, f32x4.splat(-2.12194440e-4)));
-  let p = f32x4.splat(1.9875691500e-4);
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.3981999507e-3));
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(8.3334519073e-3));
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(4.1665795894e-2));
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.6666665459e-1));
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(5.0000001201e-1));
-  p = f32x4.add(f32x4.add(f32x4.mul(p, f32x4.mul(r, r)), r), f32x4.splat(1));
-  const scale = i32x4.shl(i32x4.add(i32x4.trunc_sat_f32x4_s(n), i32x4.splat(127)), 23);
-  return f32x4.mul(p, scale);
-}
-
-// tanh(x) for four lanes (Cephes tanhf): an odd polynomial below |x| = 0.625, where 1 - 2 / (e^2x + 1) would
-// lose the low bits to cancellation, and 1 - 2 / (e^2|x| + 1) with x's sign above; about 2e-7 relative.
-@inline function tanh4(x: v128): v128 {
-  const ax = f32x4.abs(x);
-  const z = f32x4.mul(x, x);
-  let p = f32x4.splat(-5.70498872745e-3);
-  p = f32x4.add(f32x4.mul(p, z), f32x4.splat(2.06390887954e-2));
-  p = f32x4.add(f32x4.mul(p, z), f32x4.splat(-5.37397155531e-2));
-  p = f32x4.add(f32x4.mul(p, z), f32x4.splat(1.33314422036e-1));
-  p = f32x4.add(f32x4.mul(p, z), f32x4.splat(-3.33332819422e-1));
-  const small = f32x4.add(f32x4.mul(f32x4.mul(p, z), x), x);
-  const one = f32x4.splat(1);
-  const big = f32x4.sub(one, f32x4.div(f32x4.splat(2), f32x4.add(exp4(f32x4.add(ax, ax)), one)));
-  // the sign bit of x on the large branch
-  const signed = v128.or(big, v128.and(x, i32x4.splat(0x80000000)));
-  return v128.bitselect(small, signed, f32x4.lt(ax, f32x4.splat(0.625)));
 }
 
 /**

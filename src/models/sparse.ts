@@ -116,6 +116,14 @@ export class SparseInput {
     return this.nnz / (this.n * this.d);
   }
 
+  /** Copies the CSR arrays (rowPtr n + 1, col nnz, val nnz) into `buf` at the given byte offsets (another kernel's memory). */
+  copyCsr(buf: ArrayBuffer, rowPtrAt: number, colAt: number, valAt: number): void {
+    const src = this.memory.buffer;
+    new Int32Array(buf, rowPtrAt, this.n + 1).set(new Int32Array(src, this.rowPtr, this.n + 1));
+    new Int32Array(buf, colAt, this.nnz).set(new Int32Array(src, this.col, this.nnz));
+    new Float32Array(buf, valAt, this.nnz).set(new Float32Array(src, this.val, this.nnz));
+  }
+
   /** Bytes of memory from `scratch` on, grown when needed; returns the current buffer. */
   private reserve(bytes: number): ArrayBuffer {
     const need = Math.ceil((this.scratch + bytes) / PAGE);
