@@ -31,6 +31,11 @@ export interface DvcnnClaim {
   /** the runs the parts come from, in words */
   conditions: string;
   parts: ClaimPart[];
+  /**
+   * how many leading parts are preconditions (e.g. "the net learned" for a claim about trained nets): unless
+   * they are supported the claim cannot be tested here and is inconclusive, whatever the other parts say
+   */
+  preconditions?: number;
 }
 
 /** Training errors within this of each other count as no difference (0.5 points). */
@@ -171,6 +176,7 @@ function trainedDrift(runs: FinishedRun[]): DvcnnClaim {
     quote: 'After the network has trained, the drift effect is still noticeable, but much less pronounced',
     section: '3.2, Figure 2',
     conditions: describe(runs, `${L} layers, sigmoid, bias -2, `),
+    preconditions: 1,
     parts: [
       learnedPart(runs),
       {
@@ -195,6 +201,7 @@ function pushedToZero(runs: FinishedRun[]): DvcnnClaim {
     quote: 'the network has learned to push most non-linearities to zero, only activating certain non-linearities when a given signal is presented',
     section: '3.2, Figure 3',
     conditions: describe(runs, `${L} layers, sigmoid, bias -2, `),
+    preconditions: 1,
     parts: [
       learnedPart(runs),
       { label: `share of f < ${NEAR_ZERO} after training (all layers) minus 0.5, per seed`, unit: 'share', side: 1, threshold: 0, margin: 0, ...perRun(runs, (r) => (measured(r) ? shareNearZero(r.statsAfter) - 0.5 : undefined)) },

@@ -34,7 +34,8 @@ export function judgePart(part: ClaimPart): PartVerdict {
 export function judgeDvcnn(claims: readonly DvcnnClaim[]): DvcnnVerdict[] {
   return claims.map((claim) => {
     const parts = claim.parts.map(judgePart);
-    return { claim, outcome: allOf(parts.map((p) => p.outcome)), parts };
+    const untestable = parts.slice(0, claim.preconditions ?? 0).some((p) => p.outcome !== 'supported');
+    return { claim, outcome: untestable ? 'inconclusive' : allOf(parts.map((p) => p.outcome)), parts };
   });
 }
 
