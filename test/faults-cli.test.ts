@@ -230,6 +230,27 @@ describe('memory and size limits', () => {
     expect(r.stderr).not.toMatch(/internal error|reinstall/);
   });
 
+  it('mi under ulimit -v 12 GB: one thread fits, threads that would not are refused in one line (no V8 abort)', () => {
+    const x = join(repo, 'test', 'fixtures', 'golden', 'act_W16_N2000_x.npy');
+    const y = join(repo, 'test', 'fixtures', 'golden', 'act_W16_N2000_y.npy');
+    const one = run([], { shell: `ulimit -v 12000000 && exec node ${cli} mi ${x} ${y} --workers 1` });
+    expect(one.code, one.stderr).toBe(0);
+    expect(one.stdout).toMatch(/^I\(X;Y\) = 3\.0851 bits/);
+    const many = run([], { shell: `ulimit -v 12000000 && exec node ${cli} mi ${x} ${y} --workers 8` });
+    if (many.code === 0) expect(many.stdout).toMatch(/^I\(X;Y\) = 3\.0851 bits/);
+    else expect(many.stderr.trim()).toMatch(/^infoflow: --workers \/ --mi-workers: 8 worker threads need about 6\.4 GiB of address space and .* is left under this process's limit \(ulimit -v\); use \d+ \(1: no threads\) or raise the limit$/);
+  });
+
+  it.skipIf(!asRoot)('mi under a thread limit (ulimit -u) says to use fewer workers', () => {
+    const x = join(repo, 'test', 'fixtures', 'golden', 'act_W16_N2000_x.npy');
+    const y = join(repo, 'test', 'fixtures', 'golden', 'act_W16_N2000_y.npy');
+    // as an unprivileged user (root ignores the limit), with room for the main thread's few helpers only
+    const r = run([], { shell: `setpriv --reuid=65534 --regid=65534 --clear-groups bash -c 'ulimit -u 16 && exec node ${cli} mi ${x} ${y} --workers 16'` });
+    if (r.code === 0) return; // the limit did not bite here (another uid layout): nothing to check
+    expect(r.stderr.trim()).toMatch(/^infoflow: --workers \/ --mi-workers: could not start 16 worker threads \(\w+: the system's limit on threads, ulimit -u, or its memory\); use fewer$/);
+    expect(r.code).toBe(2);
+  });
+
   it('train under ulimit -v says why the wasm backend cannot start, not "reinstall"', () => {
     const r = run([], { shell: `ulimit -v 8000000 && exec node ${cli} ${TRAIN.join(' ')} --epochs 1 --out ${join(tmp, 'ulimit-train')}` });
     // as for mi: Node 20 cannot reserve the memory under this limit, Node 24 can

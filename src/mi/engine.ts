@@ -4,7 +4,7 @@
  * integer counts or exact distances by input row, so the bits do not depend on the workers or the chunking.
  */
 import type { Matrix } from '../matrix.js';
-import { isThreadLimit, threadLimitError, withWasmMemoryErrors } from '../process/limits.js';
+import { checkThreadRoom, isThreadLimit, threadLimitError, withWasmMemoryErrors } from '../process/limits.js';
 import { KsgKernel } from './kernel.js';
 import { QueryPool } from './pool.js';
 import type { QueryTask } from './worker.js';
@@ -60,11 +60,15 @@ export class Engine {
       }
       return;
     }
-    this.pool ??= new QueryPool(this.workers);
     try {
+      // piscina starts its threads in its constructor: a thread limit (EAGAIN) is thrown there
+      if (!this.pool) {
+        checkThreadRoom('--workers / --mi-workers', this.workers);
+        this.pool = new QueryPool(this.workers);
+      }
       await this.pool.run(kernel.job, phase, n, chunks, progress);
     } catch (e) {
-      if (isThreadLimit(e)) throw threadLimitError('workers (--workers, --mi-workers)', this.workers, e);
+      if (isThreadLimit(e)) throw threadLimitError('--workers / --mi-workers', this.workers, e);
       throw e;
     }
   }

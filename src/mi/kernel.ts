@@ -91,9 +91,13 @@ export { findRepoFile };
 
 const STALE = 'build/release.wasm does not match src/mi/kernel.ts; rebuild it with `npm run build`';
 
-/** Read and check the module's layout exports: a stale or foreign build is refused here, before any memory is written. */
-export function readLayout(module: WebAssembly.Module): KernelLayout {
-  const ex = instantiate(module, new WebAssembly.Memory({ initial: 16, maximum: MAX_PAGES, shared: true })) as unknown as Record<string, unknown>;
+/**
+ * Read and check the module's layout exports: a stale or foreign build is refused here, before any memory is
+ * written. `memory`: the one to instantiate over (a kernel's own: each WebAssembly memory reserves ~10 GiB of
+ * address space on Node 20, so a second one just for this can break an address-space limit).
+ */
+export function readLayout(module: WebAssembly.Module, memory?: WebAssembly.Memory): KernelLayout {
+  const ex = instantiate(module, memory ?? new WebAssembly.Memory({ initial: 16, maximum: MAX_PAGES, shared: true })) as unknown as Record<string, unknown>;
   const global = (name: string): number => {
     const g = ex[name];
     if (!(g instanceof WebAssembly.Global)) throw new InfoflowError('config', `${STALE} (it exports no ${name})`);
@@ -131,8 +135,8 @@ export function kernelModule(): WebAssembly.Module {
 }
 
 /** The layout of kernelModule(), read once. */
-export function kernelLayout(): KernelLayout {
-  cachedLayout ??= readLayout(kernelModule());
+export function kernelLayout(memory?: WebAssembly.Memory): KernelLayout {
+  cachedLayout ??= readLayout(kernelModule(), memory);
   return cachedLayout;
 }
 
@@ -180,8 +184,8 @@ export class KsgKernel {
 
   constructor() {
     this.module = kernelModule();
-    this.layout = kernelLayout();
     this.memory = new WebAssembly.Memory({ initial: 16, maximum: MAX_PAGES, shared: true });
+    this.layout = kernelLayout(this.memory);
     this.memoryId = `${process.pid}-${memoryCounter++}-${Date.now()}`;
     this.exports = instantiate(this.module, this.memory);
   }

@@ -19,6 +19,35 @@ export function addressSpaceLimit(): number | null {
 
 const gib = (bytes: number) => `${(bytes / 2 ** 30).toFixed(1)} GiB`;
 
+/** Address space this process has reserved (VmSize, /proc/self/status), or null if unknown. */
+function addressSpaceUsed(): number | null {
+  try {
+    const kib = /VmSize:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'))?.[1];
+    return kib ? Number(kib) * 1024 : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Address space one worker thread reserves (its V8 isolate and code range): 0.6-0.8 GiB on Node 20 and 24. */
+const WORKER_ADDRESS_SPACE = 0.8 * 2 ** 30;
+
+/**
+ * Under an address-space limit, refuses `workers` threads that would not fit in what is left: V8 does not fail
+ * a worker that cannot reserve its memory, it aborts the whole process ("Fatal process OOM").
+ */
+export function checkThreadRoom(option: string, workers: number): void {
+  const limit = addressSpaceLimit();
+  const used = addressSpaceUsed();
+  if (limit === null || used === null) return;
+  const fit = Math.floor((limit - used) / WORKER_ADDRESS_SPACE);
+  if (workers <= fit) return;
+  throw new InfoflowError(
+    'usage',
+    `${option}: ${workers} worker threads need about ${gib(workers * WORKER_ADDRESS_SPACE)} of address space and ${gib(Math.max(0, limit - used))} is left under this process's limit (ulimit -v); use ${Math.max(1, fit)} (1: no threads) or raise the limit`,
+  );
+}
+
 /**
  * A WebAssembly memory that could not be created or grown, for `what` ('the MI estimator', 'the wasm
  * backend'). V8 on 64-bit reserves about 10 GiB of address space for every WebAssembly memory, whatever its
