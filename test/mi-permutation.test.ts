@@ -1,6 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { InfoflowError } from '../src/errors.js';
 import { selectRows } from '../src/matrix.js';
+import { errorBarsOn } from '../src/mi/error-bars.js';
 import { MIEstimator } from '../src/mi/index.js';
 import { MAX_PERMUTATIONS, permutationTest, permutationTestOn } from '../src/mi/permutation.js';
 import { Xoshiro128 } from '../src/random.js';
@@ -83,5 +84,12 @@ describe('permutation test', () => {
     }
     // the estimate's own checks still apply (k >= N)
     await expect(permutationTestOn(est, asInput(x), asInput(y), { permutations: 5, k: 50 })).rejects.toThrow(/^k: /);
+  });
+
+  it('refuses a list of k (one estimate is compared with its shuffles), as errorBars does', async () => {
+    const { x, y } = gaussianPairs(400, 1, 0.5, 4);
+    const k = [3, 5] as unknown as number;
+    await expect(permutationTestOn(est, asInput(x), asInput(y), { permutations: 3, k })).rejects.toThrow(/^k: permutationTest takes one k, not a list \(3,5\)/);
+    await expect(errorBarsOn(est, asInput(x), asInput(y), { k })).rejects.toThrow(/^k: errorBars takes one k, not a list/);
   });
 });

@@ -16,6 +16,7 @@ import { tQuantile } from '../stats/interval.js';
 import { MIEstimator, type MIOptions, type MIResult } from './index.js';
 import type { Estimating } from './permutation.js';
 import { checkSplits, checkSubsampleSize } from './error-bars-check.js';
+import { checkSingleK } from './estimator-check.js';
 
 export { checkSplits, checkSubsampleSize, DEFAULT_SPLITS, MAX_SPLITS, MIN_ROWS_PER_K } from './error-bars-check.js';
 
@@ -129,6 +130,7 @@ export async function errorBarsOn(estimator: Estimating, xIn: MatrixInput, yIn: 
   const { splits: splitsIn, level: levelIn, onProgress, ...estimateOpts } = opts;
   const splits = checkSplits(splitsIn);
   const level = checkLevel(levelIn);
+  checkSingleK(estimateOpts.k, 'errorBars');
   const x = toMatrix(xIn, 'x');
   const y = toMatrix(yIn, 'y');
   const k = estimateOpts.k ?? 3;

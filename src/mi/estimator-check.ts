@@ -37,6 +37,11 @@ export function checkK(value: unknown, option = 'k', n?: number, samples = 'the 
   return ks;
 }
 
+/** Permutations and error bars compare one estimate with its shuffles or subsamples: one k per call. */
+export function checkSingleK(value: unknown, feature: string): void {
+  if (Array.isArray(value)) throw usageError('k', `${feature} takes one k, not a list (${shown(value)}); call it once per k`);
+}
+
 /** The KSG variant: 'ksg1' (Kraskov et al. 2004, algorithm 1; NPEET's mi) or 'ksg2' (algorithm 2). */
 export function checkEstimator(value: unknown, option = 'estimator'): EstimatorName {
   if (value === undefined) return 'ksg1';

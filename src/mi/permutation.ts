@@ -11,6 +11,7 @@
  * bench/README.md ("mi-family") measures what that costs against P separate estimates.
  */
 import { usageError } from '../errors.js';
+import { checkSingleK } from './estimator-check.js';
 import { checkPermutations } from './permutation-check.js';
 import { selectRows, toMatrix, type Matrix, type MatrixInput } from '../matrix.js';
 import { Xoshiro128 } from '../random.js';
@@ -93,6 +94,7 @@ export async function permutationTestOn(estimator: Estimating, xIn: MatrixInput,
   if (opts === null || typeof opts !== 'object') throw usageError('options', 'must be an object with permutations');
   const { permutations, onProgress, ...estimateOpts } = opts;
   checkPermutations(permutations);
+  checkSingleK(estimateOpts.k, 'permutationTest');
   // the unshuffled estimate first: it checks x, y and every estimator option before any shuffle
   const observed = await estimator.estimate(xIn, yIn, estimateOpts);
   const x = toMatrix(xIn, 'x');
