@@ -197,6 +197,24 @@ describe('reproduce killed with SIGKILL', () => {
   }, 120_000);
 });
 
+describe('reproduce stopped with SIGTERM', () => {
+  it('kills its children at once (here a child that hangs and watches nothing) and dies of the signal', async () => {
+    const out = join(tmp, 'sigterm');
+    const env = { ...process.env, INFOFLOW_CLI: join(repo, 'test', 'fixtures', 'fake-train.mjs'), FAKE_TRAIN_HANG_WIDTH: '8' };
+    const parent = spawn(process.execPath, [cli, 'reproduce', '--figure', '5', '--quick', '--out', out, '--jobs', '2', '--json'], { env });
+    await untilLine(parent, '"run":"residual-w8');
+    await new Promise((ok) => setTimeout(ok, 300));
+    const children = (spawnSync('pgrep', ['-P', String(parent.pid)], { encoding: 'utf8' }).stdout ?? '').split('\n').filter(Boolean).map(Number);
+    expect(children.length).toBeGreaterThan(0);
+    parent.kill('SIGTERM');
+    await new Promise((ok) => parent.once('exit', ok));
+    expect(parent.signalCode).toBe('SIGTERM');
+    const t0 = Date.now();
+    while (children.some(pidAlive) && Date.now() - t0 < 2000) await new Promise((ok) => setTimeout(ok, 50));
+    expect(children.filter(pidAlive)).toEqual([]);
+  }, 60_000);
+});
+
 describe('memory and size limits', () => {
   it('a .npy too large for the estimator is refused from its header, at once', () => {
     const big = join(tmp, 'big.npy');
