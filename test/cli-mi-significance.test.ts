@@ -28,7 +28,7 @@ async function cli(...args: string[]): Promise<{ code: number; stdout: string; s
 }
 
 const input = (path: string) => {
-  const a = parseNpy(readFileSync(path));
+  const a = parseNpy(readFileSync(path), path);
   return { data: a.data as Float32Array, shape: a.shape };
 };
 

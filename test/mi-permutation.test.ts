@@ -56,7 +56,7 @@ describe('permutation test', () => {
     for (let s = 0; s < 40; s++) {
       const { x, y } = gaussianPairs(200, 1, 0, 1000 + s);
       const r = await permutationTestOn(est, asInput(x), asInput(y), { permutations: 99, seed: s });
-      pValues.push(r.significance.pValue);
+      pValues.push(r.significance.pValue!);
     }
     // KS distance to U[0,1]: 0.26 is about the 0.005 critical value for 40 values (loose, so never flaky)
     expect(ksUniform(pValues)).toBeLessThan(0.26);
