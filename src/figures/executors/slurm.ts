@@ -11,9 +11,10 @@
  * forgotten by the controller after MinJobAge, and done.json is written by the run itself.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { InfoflowError, configError, ioError, usageError } from '../../errors.js';
+import { writeFileDurable } from '../../io/durable.js';
 import { type SlurmResources, arraySpec, batchScript } from './slurm-script.js';
 import { type TaskState, isUnknownJob, parseArrayJob, parseSbatchOutput } from './slurm-state.js';
 import type { ExecOutcome, ExecProgress, ExecRun } from './types.js';
@@ -156,10 +157,10 @@ function readRecord(figureDir: string): SlurmRecord {
 function writeRecord(figureDir: string, record: SlurmRecord): void {
   const path = join(figureDir, RECORD_FILE);
   try {
-    writeFileSync(`${path}.tmp`, `${JSON.stringify(record, null, 2)}\n`);
-    renameSync(`${path}.tmp`, path);
+    writeFileDurable(path, `${JSON.stringify(record, null, 2)}\n`);
   } catch (e) {
-    throw ioError(path, `cannot record the submitted job (${(e as NodeJS.ErrnoException).code ?? String(e)}); the job runs on: cancel it with scancel, or make the folder writable`, e);
+    const cause = e instanceof InfoflowError ? e.message : ((e as NodeJS.ErrnoException).code ?? String(e));
+    throw ioError(path, `cannot record the submitted job (${cause}); the job runs on: cancel it with scancel, or free space / make the folder writable`, e);
   }
 }
 
@@ -226,14 +227,14 @@ export async function runOnSlurm<Row extends { epoch: number }>(
   const logDir = join(fig.dir, LOG_DIR);
   mkdirSync(logDir, { recursive: true });
   // the script covers every run of the figure, so that array index i is run i in every submission
-  writeFileSync(
+  writeFileDurable(
     scriptPath,
     batchScript({
       title: fig.title, jobName: fig.jobName, runs: runs.map((r) => ({ name: r.name, args: r.args })), node: fig.node, cli: fig.cli,
       scriptPath, logDir, resources: opts.resources, throttle: opts.throttle, extraArgs: opts.extraArgs,
     }),
-    { mode: 0o755 },
   );
+  chmodSync(scriptPath, 0o755);
 
   let states = await runStates(runs, fig.dir, record);
   // runs finished before this call: the caller has them already (and reported them)
