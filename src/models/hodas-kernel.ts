@@ -12,29 +12,14 @@
  * values, RMSprop accumulator and gradient; per layer the BN statistics, zhat (z, overwritten), a, the layer
  * output s (a itself unless a residual joins) and its error signal ds; the head's sum, logits, d logits.
  */
-import { readFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
 import { inputError } from '../errors.js';
-import { findRepoFile } from '../repo-files.js';
 import { SPARSE_BACKENDS, type SparseInput } from './sparse.js';
+import { instantiateKernel, WASM_MAX_PAGES as MAX_PAGES, WASM_PAGE as PAGE, type WasmMemory } from './wasm-module.js';
 
-const PAGE = 65536;
-const MAX_PAGES = 65536;
 const BASE = 65536;
 const pad4 = (v: number): number => Math.ceil(v / 4) * 4;
 const DENSE = 0;
-
-// The WebAssembly JS API as far as used here, typed locally (lib ES2022 and @types/node 20 do not declare it).
-interface WasmMemory {
-  readonly buffer: ArrayBuffer;
-  grow(pages: number): number;
-}
-interface WasmApi {
-  Module: new (bytes: Uint8Array) => object;
-  Memory: new (desc: { initial: number; maximum?: number }) => WasmMemory;
-  Instance: new (module: object, imports: Record<string, Record<string, unknown>>) => { exports: Record<string, unknown> };
-}
-const WA = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
 
 interface HodasExports {
   spmm(rowPtr: number, col: number, val: number, rows: number, m: number, b: number, w: number, out: number): void;
@@ -47,12 +32,6 @@ interface HodasExports {
   addInto(x: number, y: number, out: number, n: number, m: number, s: number): void;
   softmaxXent(logits: number, cs: number, n: number, c: number, labels: number, dlogits: number, stats: number): void;
   rmsprop(p: number, g: number, acc: number, len: number, lr: number, rho: number, eps: number): void;
-}
-
-let cachedModule: object | undefined;
-function hodasModule(): object {
-  if (!cachedModule) cachedModule = new WA.Module(readFileSync(findRepoFile('build/hodas.wasm')));
-  return cachedModule;
 }
 
 /** Whether HodasNet.step uses this kernel for a sparse input (env INFOFLOW_HODAS_KERNEL=0: the tfjs step). */
@@ -133,9 +112,7 @@ export class HodasKernel {
     this.col = BASE + pad4(sparse.n + 1) * 4;
     this.val = this.col + pad4(sparse.nnz) * 4;
     this.scratch = this.val + pad4(sparse.nnz) * 4;
-    this.memory = new WA.Memory({ initial: Math.ceil(this.scratch / PAGE) + 1, maximum: MAX_PAGES });
-    const inst = new WA.Instance(hodasModule(), { env: { memory: this.memory, abort: () => {} } });
-    this.k = inst.exports as unknown as HodasExports;
+    ({ memory: this.memory, exports: this.k } = instantiateKernel<HodasExports>('build/hodas.wasm', this.scratch));
     sparse.copyCsr(this.memory.buffer, this.rowPtr, this.col, this.val);
   }
 

@@ -12,42 +12,21 @@
  * n + 1), col (i32, nnz), val (f32, nnz), then per-call scratch: the dense operand, the rows, the result, each
  * 16-byte aligned, with a row stride of c rounded up to a multiple of 4 floats (the kernel's SIMD width).
  */
-import { readFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
 import { inputError, internalError } from '../errors.js';
-import { findRepoFile } from '../repo-files.js';
+import { instantiateKernel, WASM_MAX_PAGES as MAX_PAGES, WASM_PAGE as PAGE, type WasmMemory } from './wasm-module.js';
 
 /** Above this fraction of nonzeros the dense tf.matMul is used (XNNPACK does ~5x more multiply-adds per second). */
 export const MAX_SPARSE_DENSITY = 0.5;
 /** tfjs backends on which the sparse products run (in-process, on the same CPU thread); native TensorFlow keeps its own. */
 export const SPARSE_BACKENDS = ['wasm', 'cpu'];
 
-const PAGE = 65536;
-const MAX_PAGES = 65536;
 const BASE = 65536;
 const align16 = (b: number): number => Math.ceil(b / 16) * 16;
-
-// The WebAssembly JS API as far as used here, typed locally (lib ES2022 and @types/node 20 do not declare it).
-interface WasmMemory {
-  readonly buffer: ArrayBuffer;
-  grow(pages: number): number;
-}
-interface WasmApi {
-  Module: new (bytes: Uint8Array) => object;
-  Memory: new (desc: { initial: number; maximum?: number }) => WasmMemory;
-  Instance: new (module: object, imports: Record<string, Record<string, unknown>>) => { exports: Record<string, unknown> };
-}
-const WA = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
 
 interface SparseExports {
   spmm(rowPtr: number, col: number, val: number, rows: number, m: number, b: number, w: number, out: number): void;
   spmmT(rowPtr: number, col: number, val: number, rows: number, m: number, g: number, w: number, d: number, out: number): void;
-}
-
-let cachedModule: object | undefined;
-function sparseModule(): object {
-  if (!cachedModule) cachedModule = new WA.Module(readFileSync(findRepoFile('build/sparse.wasm')));
-  return cachedModule;
 }
 
 /** Whether the sparse products should be used on the current tfjs backend (env INFOFLOW_SPARSE=0 turns them off). */
@@ -84,9 +63,7 @@ export class SparseInput {
     this.col = align16(this.rowPtr + (n + 1) * 4);
     this.val = align16(this.col + nnz * 4);
     this.scratch = align16(this.val + nnz * 4);
-    this.memory = new WA.Memory({ initial: Math.ceil(this.scratch / PAGE) + 1, maximum: MAX_PAGES });
-    const inst = new WA.Instance(sparseModule(), { env: { memory: this.memory, abort: () => {} } });
-    this.k = inst.exports as unknown as SparseExports;
+    ({ memory: this.memory, exports: this.k } = instantiateKernel<SparseExports>('build/sparse.wasm', this.scratch));
     const buf = this.memory.buffer;
     const rowPtr = new Int32Array(buf, this.rowPtr, n + 1);
     const col = new Int32Array(buf, this.col, nnz);
