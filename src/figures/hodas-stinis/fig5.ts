@@ -37,12 +37,12 @@ export const FIG5_PRESETS: Record<Preset, FigurePreset<Fig5Plan>> = {
   },
   default: {
     plan: {
-      widths: [8, 16, 32], seedsA: [0, 1, 2, 3, 4], widthB: 32, seedsB: [0, 1, 2, 3, 4, 5, 6, 7], depth: 7,
+      widths: [8, 16, 32], seedsA: [0, 1, 2, 3, 4], widthB: 32, seedsB: [0, 1, 2, 3, 4, 5, 6], depth: 7,
       miRes: { 'mi-dense': 10, 'mi-every': 25 }, miOthers: { 'mi-dense': 3, 'mi-every': 50 },
     },
     size: PRESET_SIZE.default,
     text:
-      'Res at W=8,16,32 (A; 5 seeds, 8 at W=32); MLP, S, Res, S Res at W=32 (B; 8 seeds); depth 7; full batch until the test error plateaus (cap 300 epochs); ' +
+      'Res at W=8,16,32 (A; 5 seeds, 7 at W=32); MLP, S, Res, S Res at W=32 (B; 7 seeds); depth 7; full batch until the test error plateaus (cap 300 epochs); ' +
       'BatchNorm moving averages at evaluation (batch statistics as a variant); MI over all 30,000 validation images with its band, every epoch to 10 then every 25 (Res) or to 3 then every 50 (the others)',
   },
   full: {
