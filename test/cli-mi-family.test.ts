@@ -3,30 +3,16 @@
  * runs them (build first: `npm test` does, via pretest), against the API on the same files; bad input is one
  * line naming the option and the fix, exit 2.
  */
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
+import { cli } from './cli-run.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MIEstimator } from '../src/mi/index.js';
 import { writeNpy } from '../src/npy/index.js';
 import { seededData, tiedData } from './mi-fixtures.js';
 
-const ROOT = join(import.meta.dirname, '..');
-const CLI = join(ROOT, 'dist', 'cli.js');
-const run = promisify(execFile);
 
-async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [CLI, ...args], { cwd: ROOT, timeout: 60_000 });
-    return { code: 0, stdout, stderr };
-  } catch (e) {
-    const err = e as { code?: number | string; stdout?: string; stderr?: string; killed?: boolean };
-    if (err.killed) throw new Error(`infoflow ${args.join(' ')} hung and was killed`);
-    return { code: typeof err.code === 'number' ? err.code : -1, stdout: err.stdout ?? '', stderr: err.stderr ?? '' };
-  }
-}
 
 const jsonLines = (stdout: string) => stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown> & { mi: number; k: number });
 

@@ -2,30 +2,18 @@
  * `infoflow mi --permutations P --error-bars` end to end (build first: `npm test` does, via pretest): the JSON
  * fields equal the library's, and each bad value is one line naming the option, exit code 2.
  */
-import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
+import { cli as runCli, ROOT } from './cli-run.js';
+const cli = (...args: string[]) => runCli('mi', ...args);
 import { describe, expect, it } from 'vitest';
 import { errorBars } from '../src/mi/error-bars.js';
 import { permutationTest } from '../src/mi/permutation.js';
 import { parseNpy } from '../src/npy/index.js';
 
-const ROOT = join(import.meta.dirname, '..');
-const CLI = join(ROOT, 'dist', 'cli.js');
 const X = join(ROOT, 'test', 'fixtures', 'golden', 'act_W4_N500_x.npy');
 const Y = join(ROOT, 'test', 'fixtures', 'golden', 'act_W4_N500_y.npy');
-const run = promisify(execFile);
 
-async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [CLI, 'mi', ...args], { cwd: ROOT, timeout: 60_000 });
-    return { code: 0, stdout, stderr };
-  } catch (e) {
-    const err = e as { code?: number; stdout?: string; stderr?: string };
-    return { code: typeof err.code === 'number' ? err.code : -1, stdout: err.stdout ?? '', stderr: err.stderr ?? '' };
-  }
-}
 
 const input = (path: string) => {
   const a = parseNpy(readFileSync(path), path);

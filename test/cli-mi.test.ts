@@ -1,19 +1,15 @@
 /**
  * End to end: `node dist/cli.js mi ...` as a user runs it (build first: `npm test` does, via pretest).
  */
-import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
+import { cli, CLI, ROOT } from './cli-run.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeNpy } from '../src/npy/index.js';
 
-const ROOT = join(import.meta.dirname, '..');
-const CLI = join(ROOT, 'dist', 'cli.js');
 const GOLDEN = join(ROOT, 'test', 'fixtures', 'golden');
 const NPY = join(ROOT, 'test', 'fixtures', 'npy');
-const run = promisify(execFile);
 
 interface GoldenCase {
   name: string;
@@ -30,17 +26,6 @@ const golden = JSON.parse(readFileSync(join(GOLDEN, 'golden.json'), 'utf8')) as 
 const gx = (name: string): string => join(GOLDEN, `${name}_x.npy`);
 const gy = (name: string): string => join(GOLDEN, `${name}_y.npy`);
 
-/** Run the CLI; never rejects: returns the exit code and both streams. */
-async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [CLI, ...args], { cwd: ROOT, timeout: 60_000 });
-    return { code: 0, stdout, stderr };
-  } catch (e) {
-    const err = e as { code?: number | string; stdout?: string; stderr?: string; killed?: boolean };
-    if (err.killed) throw new Error(`infoflow ${args.join(' ')} hung and was killed`);
-    return { code: typeof err.code === 'number' ? err.code : -1, stdout: err.stdout ?? '', stderr: err.stderr ?? '' };
-  }
-}
 
 type MiJson = Record<string, unknown> & { mi: number; nats: number; warnings: string[] };
 const jsonRuns = new Map<string, Promise<MiJson>>();
