@@ -13,29 +13,14 @@
  * scratch: the centred input, dz, two error-signal buffers, logits and d logits (n x cp), and dA and db for
  * the gradient hooks and clipping.
  */
-import { readFileSync } from 'node:fs';
 import { inputError, internalError } from '../errors.js';
-import { findRepoFile } from '../repo-files.js';
+import { instantiateKernel, WASM_MAX_PAGES as MAX_PAGES, WASM_PAGE as PAGE, type WasmMemory } from './wasm-module.js';
 
-const PAGE = 65536;
-const MAX_PAGES = 65536;
 const BASE = 65536;
 const align16 = (floats: number): number => Math.ceil(floats / 4) * 4;
 
 const MODE = { dense: 0, upper: 1, lower: 2 } as const;
 const ACT = { sigmoid: 0, tanh: 1, relu: 2 } as const;
-
-// The WebAssembly JS API as far as used here, typed locally (lib ES2022 and @types/node 20 do not declare it).
-interface WasmMemory {
-  readonly buffer: ArrayBuffer;
-  grow(pages: number): number;
-}
-interface WasmApi {
-  Module: new (bytes: Uint8Array) => object;
-  Memory: new (desc: { initial: number; maximum?: number }) => WasmMemory;
-  Instance: new (module: object, imports: Record<string, Record<string, unknown>>) => { exports: Record<string, unknown> };
-}
-const WA = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
 
 interface DvcnnExports {
   matMul(x: number, xs: number, w: number, ws: number, bias: number, out: number, os: number, n: number, k: number, m: number, mode: number): void;
@@ -46,12 +31,6 @@ interface DvcnnExports {
   activate(f: number, x: number, y: number, n: number, d: number, m: number, s: number, a: number): void;
   backAct(g: number, f: number, n: number, m: number, s: number, a: number, out: number): void;
   sgdUpdate(a: number, g: number, len: number, rate: number): void;
-}
-
-let cachedModule: object | undefined;
-function dvcnnModule(): object {
-  if (!cachedModule) cachedModule = new WA.Module(readFileSync(findRepoFile('build/dvcnn.wasm')));
-  return cachedModule;
 }
 
 export interface KernelShape {
@@ -128,9 +107,9 @@ export class DvcnnKernel {
     this.actAt = at;
     const pages = Math.ceil(at / PAGE) + 1;
     if (pages > MAX_PAGES) throw inputError('DVCNN', `the weights need ${pages} pages of wasm memory, more than the ${MAX_PAGES} (4 GiB) wasm can address; lower --depth or --width, or INFOFLOW_DVCNN_KERNEL=0`);
-    this.memory = new WA.Memory({ initial: pages, maximum: MAX_PAGES });
-    const inst = new WA.Instance(dvcnnModule(), { env: { memory: this.memory, abort: () => {} } });
-    this.k = inst.exports as unknown as DvcnnExports;
+    const kernel = instantiateKernel<DvcnnExports>('build/dvcnn.wasm', at);
+    this.memory = kernel.memory;
+    this.k = kernel.exports;
   }
 
   private f32(at: number, floats: number): Float32Array {
