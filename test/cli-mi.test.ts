@@ -5,24 +5,14 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cli, CLI, ROOT } from './cli-run.js';
+import { goldenCases } from './mi-fixtures.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeNpy } from '../src/npy/index.js';
 
 const GOLDEN = join(ROOT, 'test', 'fixtures', 'golden');
 const NPY = join(ROOT, 'test', 'fixtures', 'npy');
 
-interface GoldenCase {
-  name: string;
-  x: string;
-  y: string;
-  N: number;
-  dx: number;
-  dy: number;
-  c_f64_bits: number;
-  c_zero_eps_points: number;
-  npeet_bits_seeds_0_9: { mean: number; std: number };
-}
-const golden = JSON.parse(readFileSync(join(GOLDEN, 'golden.json'), 'utf8')) as { cases: GoldenCase[] };
+const golden = { cases: goldenCases() };
 const gx = (name: string): string => join(GOLDEN, `${name}_x.npy`);
 const gy = (name: string): string => join(GOLDEN, `${name}_y.npy`);
 

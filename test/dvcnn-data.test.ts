@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { BG_SPLIT, loadBackgroundMnist, parseBackground, parseDownsample } from '../src/data/background.js';
 import { InfoflowError } from '../src/errors.js';
 import { loadMnistRaw } from '../src/data/mnist.js';
+import { infoflowErrorMessage } from './expect-error.js';
 
 describe('MNIST with a random background', () => {
   const full = loadBackgroundMnist({ seed: 0 });
@@ -71,15 +72,7 @@ describe('MNIST with a random background', () => {
   });
 
   it('refuses bad options with one line naming the option', () => {
-    const msg = (fn: () => unknown) => {
-      try {
-        fn();
-      } catch (e) {
-        expect(e).toBeInstanceOf(InfoflowError);
-        return (e as Error).message;
-      }
-      throw new Error('expected an InfoflowError');
-    };
+    const msg = infoflowErrorMessage;
     expect(msg(() => parseDownsample('3'))).toMatch(/^--downsample: must be 1, 2 or 4/);
     expect(msg(() => parseBackground('image'))).toMatch(/^--background: unknown background 'image'/);
     expect(msg(() => loadBackgroundMnist({ limitTrain: 0 }))).toMatch(/^--limit-train/);

@@ -12,6 +12,7 @@ import {
   validateDvcnnConfig,
 } from '../src/models/dvcnn.js';
 import { Xoshiro128 } from '../src/random.js';
+import { infoflowErrorMessage } from './expect-error.js';
 
 beforeAll(async () => {
   await initBackend('cpu');
@@ -295,15 +296,7 @@ describe('centred parametrisation', () => {
 
 describe('bad configurations', () => {
   const base = config({});
-  const message = (fn: () => unknown): string => {
-    try {
-      fn();
-    } catch (e) {
-      expect(e).toBeInstanceOf(InfoflowError);
-      return (e as Error).message;
-    }
-    throw new Error('expected an InfoflowError');
-  };
+  const message = infoflowErrorMessage;
   it('refuses impossible depths with one line naming --depth', () => {
     for (const depth of [0, -3, 1001, 2.5, NaN]) {
       const msg = message(() => validateDvcnnConfig({ ...base, depth }));
