@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { spearman } from '../src/stats/correlation.js';
+import { correlationInterval, spearman } from '../src/stats/correlation.js';
 import { allOf, decide, describeRule, type Rule } from '../src/stats/decision.js';
 import { meanInterval, pairedDifferences, tQuantile } from '../src/stats/interval.js';
 import { centredMovingAverage, smoothedPeak } from '../src/stats/smoothing.js';
@@ -143,5 +143,26 @@ describe('rank correlation', () => {
     expect(spearman([1, 2], [3, 4])).toBeNaN();
     expect(spearman([1, 1, 1], [1, 2, 3])).toBeNaN();
     expect(() => spearman([1, 2, 3], [1, 2])).toThrow(/paired/);
+  });
+});
+
+describe('correlationInterval', () => {
+  it('keeps the interval of strong correlations inside [-1, 1] (Fisher z), where a t interval on rho passes -1', () => {
+    const rhos = [-0.99, -0.93, -0.86];
+    const iv = correlationInterval(rhos);
+    expect(iv.lo).toBeGreaterThan(-1);
+    expect(iv.hi).toBeLessThan(0);
+    expect(iv.n).toBe(3);
+    const z = rhos.map(Math.atanh);
+    expect(iv.estimate).toBeCloseTo(Math.tanh(z.reduce((a, b) => a + b, 0) / 3), 12);
+  });
+
+  it('straddles 0 for correlations of both signs, and is finite for perfect ones', () => {
+    const mixed = correlationInterval([0.6, -0.5, 0.1, -0.2]);
+    expect(mixed.lo).toBeLessThan(0);
+    expect(mixed.hi).toBeGreaterThan(0);
+    const perfect = correlationInterval([1, 1, 0.98]);
+    expect(Number.isFinite(perfect.lo)).toBe(true);
+    expect(perfect.hi).toBeLessThanOrEqual(1);
   });
 });

@@ -4,6 +4,7 @@
  */
 import jstatModule from 'jstat';
 import { internalError } from '../errors.js';
+import { type Interval, meanInterval } from './interval.js';
 
 const { jStat } = jstatModule;
 
@@ -14,4 +15,18 @@ export function spearman(x: readonly number[], y: readonly number[]): number {
   const constant = (v: readonly number[]) => v.every((a) => a === v[0]);
   if (constant(x) || constant(y)) return NaN;
   return jStat.spearmancoeff([...x], [...y]);
+}
+
+/** |rho| is capped here before atanh, so a perfect per-run correlation stays finite (atanh(0.999) = 3.8). */
+const MAX_ABS_RHO = 0.999;
+
+/**
+ * Mean correlation over runs with its t interval computed on Fisher's z = atanh(rho) and mapped back with
+ * tanh, so the interval stays inside [-1, 1] (a t interval on rho itself can pass +-1 with few runs).
+ * `estimate` is tanh(mean z); `sd` is in z units.
+ */
+export function correlationInterval(rhos: readonly number[], level = 0.95): Interval {
+  const z = rhos.map((r) => Math.atanh(Math.max(-MAX_ABS_RHO, Math.min(MAX_ABS_RHO, r))));
+  const iz = meanInterval(z, level);
+  return { ...iz, estimate: Math.tanh(iz.estimate), lo: Math.tanh(iz.lo), hi: Math.tanh(iz.hi) };
 }

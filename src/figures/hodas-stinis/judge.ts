@@ -4,6 +4,7 @@
  * table: its conditions, and per part the effect, the interval, n and the rule.
  */
 import { allOf, decide, describeRule, type Outcome, OUTCOMES, type Rule } from '../../stats/decision.js';
+import { correlationInterval } from '../../stats/correlation.js';
 import { type Interval, meanInterval } from '../../stats/interval.js';
 import type { EffectPart, Unit } from './effects.js';
 import { type ClaimRun, miBands } from './measures.js';
@@ -46,7 +47,8 @@ export function miBandOf(used: readonly ClaimRun[]): { band: number; note: strin
 
 export function judgePart(part: EffectPart, runs: readonly ClaimRun[]): PartVerdict {
   const sample = part.sample(runs);
-  const interval = meanInterval(sample.values.map((v) => v.value), LEVEL);
+  const values = sample.values.map((v) => v.value);
+  const interval = part.unit === 'rho' ? correlationInterval(values, LEVEL) : meanInterval(values, LEVEL);
   let rule: Rule;
   let bandNote: string | undefined;
   if (part.rule === 'mi') {
