@@ -103,11 +103,6 @@ export class Xoshiro128 extends SeededRandom {
     return (hi * 67108864 + lo) / 9007199254740992;
   }
 
-  /** @deprecated the old name of uniform(), kept while src/mi/kernel.ts and test/ksg-brute.test.ts call it. */
-  nextDouble(): number {
-    return this.uniform();
-  }
-
   protected uniformNonzero(): number {
     return 1 - this.uniform();
   }

@@ -23,9 +23,9 @@ describe.skipIf(!('binary' in build))('native brute force (bench/native/ksg_brut
     const x = new Float32Array(n * 12);
     const y = new Float32Array(n * 20);
     for (let i = 0; i < n; i++) {
-      for (let c = 0; c < 12; c++) x[i * 12 + c] = rng.nextDouble() * 2 - 1;
+      for (let c = 0; c < 12; c++) x[i * 12 + c] = rng.uniform() * 2 - 1;
       // y: noisy functions of x, so the MI is far from 0
-      for (let c = 0; c < 20; c++) y[i * 20 + c] = Math.tanh(2 * x[i * 12 + (c % 12)] + 0.3 * (rng.nextDouble() - 0.5));
+      for (let c = 0; c < 20; c++) y[i * 20 + c] = Math.tanh(2 * x[i * 12 + (c % 12)] + 0.3 * (rng.uniform() - 0.5));
     }
     writeNpy(join(dir, 'x.npy'), x, [n, 12]);
     writeNpy(join(dir, 'y.npy'), y, [n, 20]);
