@@ -64,7 +64,11 @@ export async function main(argv: string[]): Promise<void> {
       // help and version are exits with code 0; parse errors were already printed by commander
       process.exit(e.exitCode === 0 ? 0 : 2);
     }
-    if (isInfoflowError(e)) fail(e.message, e.exitCode);
+    if (isInfoflowError(e)) {
+      // a broken contract between infoflow's own modules is a bug: its stack helps the report, as below
+      if (e.kind === 'internal' && process.env.INFOFLOW_DEBUG) process.stderr.write(`${e.stack ?? ''}\n`);
+      fail(e.message, e.exitCode);
+    }
     const err = e as NodeJS.ErrnoException;
     if (err && (err.code === 'EPIPE' || err.code === 'ERR_STREAM_DESTROYED')) process.exit(0);
     // an internal error: still one line, and a pointer to the stack for bug reports
