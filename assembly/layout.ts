@@ -5,39 +5,37 @@
  *
  * The memory is imported (shared between the main thread and the pool's workers); kernel.ts lays out every region
  * and writes a Header at `ctx`:
- *   Z     N x dz float64, dz = dxp + dyp: the joint rows [x, 0-pad, y, 0-pad] (each part padded to an even
- *         count for f64x2). The caller writes them in input order; build() permutes them in place into the
- *         joint tree's order (permZ[p] = input index at position p).
- *   trees Three kd-trees over the same points: joint (all of Z), x (columns 0..dxp), y (columns dxp..dz), each
- *         described by a Tree (region `trees`, written by build()). A tree has `levels` levels of internal nodes
- *         0 .. 2^levels - 2 (children 2i+1, 2i+2); the node over positions [lo, hi) splits at mid = (lo + hi) >> 1
- *         on dim splitDim; bound[2 node] = the largest coordinate left of mid, bound[2 node + 1] = the smallest
- *         right of it. Leaves hold <= LEAF points. The x and y trees order the points their own way: permX[j] =
- *         the Z row (joint position) at x-tree position j, likewise permY.
- *   cols  Per tree, per leaf, per dim: LEAF u8 lanes, the coordinates quantised to 8 bits (filter.ts).
- *   rows8 Per tree, per position: the same u8 coordinates row-major (row8Bytes(dims) bytes, zero-padded).
- *   A y part of 0 dims (dy = dyp = 0) is allowed: then only the joint and x trees exist (entropy, or counts in
- *   one space at radii the caller writes).
- *   scratch, block  Per slot (one per concurrent caller: the main thread or a pool task): its Query, block state
- *         and per-query block records (knnStride / countStride bytes each), so callers share no writable state.
+ *   Z      N x dz float64, dz = dxp + dyp: the joint rows [x, 0-pad, y, 0-pad] (each part padded to an even
+ *          count for f64x2). The caller writes them in input order; build() permutes them in place into the
+ *          order of a kd-tree over the joint space (permZ[p] = input index at position p), so that nearby points
+ *          sit at nearby positions.
+ *   rows8  Per position, its coordinates quantised to 8 bits (filter.ts), row-major, zero-padded to row8Bytes:
+ *          zRow8 the whole joint row, xRow8 the x part alone, yRow8 the y part alone.
+ *   slabs  The slab filter (slabs.ts): per joint dim, 16 bins of its 8-bit levels (binOf: a bin per level; binCum:
+ *          positions below each bin) and 15 bitsets over the positions, "bin <= v" for v = 0..14, stored word by
+ *          word: the slice of word w (128 positions) holds an all-zero and an all-one v128, then for every dim
+ *          and v the v128 of its 128 bits, so a block of queries scanning one word reads one slice.
+ *   A y part of 0 dims (dy = dyp = 0) is allowed (entropy, or counts in one space at radii the caller writes).
+ *   scratch Per slot (one per concurrent caller: the main thread or a pool task): its Query and arrays, so callers
+ *          share no writable state.
  * Invariants: every accepted distance is computed in float64 from Z, which is exact for float32 input (and the
- * exact max-norm of any float64 input); the result does not depend on the trees, only on the data.
+ * exact max-norm of any float64 input); the filters only reject what they prove to be out of range, so the
+ * result does not depend on the order, the bins or the slots, only on the data.
  */
 
 /** 'KSG1' as little-endian u32: the first header word, so a stale or foreign memory is refused. */
 export const LAYOUT_MAGIC: u32 = 0x3147534b;
-/** Bump on any change to Header, Tree, the slot scratch or the block records. */
-export const LAYOUT_VERSION: u32 = 2;
+/** Bump on any change to Header, the slot scratch or the regions' layout. */
+export const LAYOUT_VERSION: u32 = 3;
 
-/** Points per leaf at most: a leaf block is LEAF u8 lanes (four v128) per dim. */
+/** Points per leaf at most of the kd-tree that orders the positions. */
 export const LEAF = 64;
-/** Dims of the query's order scanned over the whole leaf block before the lanes left are finished one by one. */
-export const HEAD = 12;
-
-/** Which Tree of the `trees` region. */
-export const TREE_JOINT = 0;
-export const TREE_X = 1;
-export const TREE_Y = 2;
+/** Positions per slab word (one v128 of bits). */
+export const WORD = 128;
+/** Queries scanned together (whole words of them): each slice is read from memory once per block (512-1024 measured best, bench/README.md). */
+export const QBLOCK = 1024;
+/** Bins per dim of the slab filter (4 bits of the 8-bit levels). */
+export const BINS = 16;
 
 /** The context header at `ctx`, written by kernel.ts: sizes, then region addresses, then the 8-bit quantisation. */
 @unmanaged export class Header {
@@ -49,133 +47,79 @@ export const TREE_Y = 2;
   dy: u32;
   dxp: u32;
   dyp: u32;
-  levels: u32;
+  levels: u32; // of the ordering kd-tree: no leaf over LEAF points
+  words: u32; // slab words: ceil(n / WORD)
   keep: u32; // 1: knn() also writes each point's k smallest distances, ascending, to `best` (N x k f64, by input index)
-  radii: u32; // 1: countPrep() takes the x and y trees' radii from radX and radY (by input index) instead of eps
+  radii: u32; // 1: count() takes the x and y radii from radX and radY (by input index) instead of eps
   Z: usize;
   visit: usize; // u8[N] scratch for the in-place permutation
   permZ: usize;
-  permX: usize;
-  permY: usize;
   tmpRow: usize; // f64[dz] scratch
   spread: usize; // f64[2 dz] scratch: min, max per dim
-  stats: usize; // per joint dim: mean, 1 / std (f64 pairs)
   eps: usize;
   best: usize;
   radX: usize;
   radY: usize;
   nx: usize;
   ny: usize;
-  scratch: usize; // per slot: slotBytes(dz)
-  block: usize; // per slot: LEAF * blockStride(...) bytes
-  trees: usize; // three Trees
-  zDim: usize;
-  zCol: usize;
-  zBound: usize;
+  scratch: usize; // per slot: slotBytes(dz, k)
   zRow8: usize;
-  xDim: usize;
-  xCol: usize;
-  xBound: usize;
   xRow8: usize;
-  yDim: usize;
-  yCol: usize;
-  yBound: usize;
   yRow8: usize;
-  // the pair-symmetric counts (filled by countPrep): per tree, per position: eps (f64) and input index (i32); per
-  // leaf, LEAF u8 lane thresholds threshold(eps); per node (internal, then leaves), the largest eps below it
-  xEps: usize;
-  yEps: usize;
-  xIdx: usize;
-  yIdx: usize;
-  xThr: usize;
-  yThr: usize;
-  xMaxEps: usize;
-  yMaxEps: usize;
+  slabs: usize; // words slices of sliceBytes(dz)
+  binOf: usize; // dz x 256 u8
+  binCum: usize; // dz x (BINS + 1) u32: positions in bins below b
+  hist: usize; // 256 u32 scratch of the build
   // 8-bit quantisation of every coordinate: u = floor((v - qMin) / qStep)
   qMin: f64;
   qStep: f64;
 }
 
-/** One kd-tree (see the layout above), written by build(); the count fields only for the x and y trees. */
-@unmanaged export class Tree {
-  dims: i32; // coordinates of a row in this tree (the padded count)
-  firstLeaf: i32; // node index of leaf 0
-  colOff: usize; // byte offset of the tree's first coordinate in a Z row
-  bytes: usize; // bytes of the tree's coordinates in a row (dims * 8)
-  z: usize;
-  zRow: usize; // bytes per Z row
-  perm: usize; // tree position -> Z row (for the joint tree while it is built: -> input row; then the identity)
-  dim: usize; // splitDim (i32[])
-  bound: usize; // per internal node: left max, right min on the split dim (f64 pairs)
-  cols: usize; // leaf blocks: per leaf, per dim, LEAF u8 lanes
-  leafBytes: usize;
-  rows8: usize; // per tree position, its u8 coordinates row-major
-  row8Bytes: usize;
-  eps: usize; // eps at each tree position
-  idx: usize; // input index at each tree position
-  thr: usize; // per leaf, LEAF u8 lanes: min(threshold(eps), 255)
-  maxEps: usize; // per node: the largest eps below it
-  out: usize; // nx or ny by input index
+/** Bytes of one word's slice of the slab filter: zero, ones, then (BINS - 1) v128 per dim. */
+@inline export function sliceBytes(dz: i32): usize {
+  return (2 + <usize>dz * (BINS - 1)) << 4;
 }
 
-/** One caller's current query (in its slot's scratch): the point, its 8-bit view, and its k-NN or count state. */
-@unmanaged export class Query {
-  row: usize; // the query's first coordinate of the tree's part of its Z row
-  row8: usize; // the query quantised to 8 bits, row8Bytes(its tree's dims) bytes (see padRow8)
-  order: usize; // its dims, most rejecting first, as byte offsets into a leaf block
-  splat: usize; // the query's u8 coordinate on each of them, in that order, splat to 16 lanes
-  nd: i32; // dims in the order
-  self: i32; // position excluded from the k-NN (the query itself)
-  best: usize; // k smallest distances so far, ascending
+/**
+ * One caller's block of queries (in its slot's scratch): up to QBLOCK consecutive positions (whole words), each with a
+ * record of `stride` bytes: nd i32 | t8 i32 | kth f64 | count i32 | pad | best (k f64) | rows (dz + 4 u32 pairs).
+ */
+@unmanaged export class Block {
+  p0: i32; // first position
+  size: i32; // queries
   k: i32;
-  kth: f64; // k-NN: the k-th smallest distance so far
-  r: f64; // count: the query's eps (while its leaves are marked)
-  stats: usize; // Header.stats
-  counters: usize; // 8 u32 bucket counters (orderDims)
-  bucket: usize; // u8 per dim: its bucket
-  qMin: f64;
-  qStep: f64;
-}
-
-/** The k-NN block being searched (knn.ts): a joint leaf's queries, their records at `blk`, `stride` bytes each. */
-@unmanaged export class KnnBlock {
-  levels: i32;
-  ball: i32; // 0: the k-NN; 1: ball(), the marginal maxima within each query's closed ball of radius eps
-  xBytes: i32; // bytes of the x part of a Z row (dxp * 8)
-  leafA: i32; // the block's leaf
-  p: i32; // its positions [p, end)
-  end: i32;
-  blk: usize;
   stride: usize;
-  orderAt: usize; // offsets in a record: splats at 0, order, u8 coordinates, best, bounds, kth
-  row8At: usize;
   bestAt: usize;
-  boundsAt: usize;
-  kthAt: usize;
+  rowsAt: usize;
+  recs: usize; // QBLOCK records
+  tmp: usize; // dz + 4 pairs: one query's rows before sorting
+  bucket: usize; // u8 per dim of tmp: its rejection bucket
+  counters: usize; // BINS + 2 u32
 }
 
-/** The count block (count.ts): a marginal leaf's queries, the leaves they pair with, and their records' layout. */
-@unmanaged export class CountBlock {
-  leafA: i32; // the block's leaf
-  span: i32; // leaves leafA .. leafA + span - 1 (mod leaves) pair with it
-  leaves: i32;
-  marked: i32; // leaves markNode marked (the first block of a count() range)
-  nd: i32; // dims of every query's order (dx or dy)
-  qStep: f64;
-  orderAt: usize; // offsets in a record: splats at 0, order, u8 coordinates, visit, then eps f64, count i32, t8 i32
-  row8At: usize;
-  visitAt: usize;
-  epsAt: usize;
+// a record's fixed fields
+export const REC_ND: usize = 0;
+export const REC_T8: usize = 4;
+export const REC_KTH: usize = 8;
+export const REC_COUNT: usize = 16;
+
+const BLOCK_AT: usize = 0;
+const RECS_AT: usize = (offsetof<Block>() + 15) & ~15;
+
+/** Bytes of `dz + 4` row pairs. */
+@inline function pairBytes(dz: i32): usize {
+  return ((<usize>(dz + 4) << 3) + 15) & ~15;
 }
 
-const QUERY_AT: usize = 0;
-const BLOCK_AT: usize = (offsetof<Query>() + 15) & ~15;
-const COUNTERS_AT: usize = BLOCK_AT + ((max(offsetof<KnnBlock>(), offsetof<CountBlock>()) + 15) & ~15);
-const BUCKET_AT: usize = COUNTERS_AT + 32;
+/** Bytes of one query record. */
+@inline function recordBytes(dz: i32, k: i32): usize {
+  return 32 + (((<usize>k << 3) + 15) & ~15) + pairBytes(dz);
+}
 
-/** Bytes of one slot's scratch: Query | block state | 8 u32 counters | dz u8 buckets, in whole 128-byte lines (no two callers share a cache line). */
-export function slotBytes(dz: i32): usize {
-  return (BUCKET_AT + <usize>dz + 127) & ~127;
+/** Bytes of one slot's scratch: Block | QBLOCK records | tmp | buckets | counters, in whole 128-byte lines (no two callers share a cache line). */
+export function slotBytes(dz: i32, k: i32): usize {
+  const bucket = (<usize>dz + 15) & ~15;
+  return (RECS_AT + <usize>QBLOCK * recordBytes(dz, k) + pairBytes(dz) + bucket + <usize>(BINS + 2) * 4 + 127) & ~127;
 }
 
 /** Bytes of a row-major u8 row of `dims` coordinates: whole 32-byte steps of rowMax8. */
@@ -183,51 +127,28 @@ export function slotBytes(dz: i32): usize {
   return (<usize>dims + 31) & ~31;
 }
 
-/** Slots of a k-NN record's best list: k, and at least 2 (ball() keeps its two marginal maxima there). */
-@inline export function bestSlots(k: i32): i32 {
-  return k > 2 ? k : 2;
-}
-
-/** Bytes of a query's record in a k-NN block: splats (dz v128) | order (dz u32) | u8 row | best (bestSlots(k) f64) | bounds (2 per depth, f64) | kth. */
-export function knnStride(dz: i32, k: i32, levels: i32): usize {
-  return <usize>dz * 20 + row8Bytes(dz) + (<usize>bestSlots(k) << 3) + (<usize>(levels + 1) << 4) + 8;
-}
-
-/** Bytes of a query's record in a count block: splats (dm v128) | order (dm u32) | u8 row | visit (a byte per leaf, to 16) | eps, count, t8. */
-export function countStride(dm: i32, leaves: i32): usize {
-  return <usize>dm * 20 + row8Bytes(dm) + ((<usize>leaves + 15) & ~15) + 16;
-}
-
-/** Bytes per query record of the `block` region (both phases use it in turn): LEAF records per slot. */
-export function blockStride(dm: i32, dz: i32, leaves: i32, levels: i32, k: i32): usize {
-  return max(countStride(dm, leaves), knnStride(dz, k, levels));
-}
-
 @inline export function header(ctx: usize): Header {
   return changetype<Header>(ctx);
 }
 
-@inline export function tree(h: Header, which: i32): Tree {
-  return changetype<Tree>(h.trees + <usize>which * offsetof<Tree>());
+/** The slot's Block, its arrays laid out. */
+export function slotBlock(h: Header, slot: i32): Block {
+  const dz = <i32>(h.dxp + h.dyp);
+  const k = <i32>h.k;
+  const base = h.scratch + <usize>slot * slotBytes(dz, k);
+  const b = changetype<Block>(base + BLOCK_AT);
+  b.k = k;
+  b.stride = recordBytes(dz, k);
+  b.bestAt = 32;
+  b.rowsAt = 32 + (((<usize>k << 3) + 15) & ~15);
+  b.recs = base + RECS_AT;
+  b.tmp = b.recs + <usize>QBLOCK * b.stride;
+  b.bucket = b.tmp + pairBytes(dz);
+  b.counters = b.bucket + ((<usize>dz + 15) & ~15);
+  return b;
 }
 
-/** The slot's Query, filled with what every phase needs. */
-export function slotQuery(h: Header, slot: i32): Query {
-  const base = h.scratch + <usize>slot * slotBytes(<i32>(h.dxp + h.dyp));
-  const q = changetype<Query>(base + QUERY_AT);
-  q.stats = h.stats;
-  q.qMin = h.qMin;
-  q.qStep = h.qStep;
-  q.k = <i32>h.k;
-  q.counters = base + COUNTERS_AT;
-  q.bucket = base + BUCKET_AT;
-  return q;
-}
-
-@inline export function slotKnnBlock(h: Header, slot: i32): KnnBlock {
-  return changetype<KnnBlock>(h.scratch + <usize>slot * slotBytes(<i32>(h.dxp + h.dyp)) + BLOCK_AT);
-}
-
-@inline export function slotCountBlock(h: Header, slot: i32): CountBlock {
-  return changetype<CountBlock>(h.scratch + <usize>slot * slotBytes(<i32>(h.dxp + h.dyp)) + BLOCK_AT);
+/** Query i's record in the block. */
+@inline export function record(b: Block, i: i32): usize {
+  return b.recs + <usize>i * b.stride;
 }

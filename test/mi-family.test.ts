@@ -22,7 +22,7 @@ const plain = { noise: 0, seed: 0 };
 /** x, y and a condition z: continuous, or on a coarse grid (ties and duplicates). */
 const datasets: [string, () => { x: Matrix; y: Matrix; z: Matrix }][] = [
   ['continuous 3+2 | 2, N = 300', () => ({ ...seededData(300, 3, 2, 41), z: seededData(300, 2, 1, 42).x })],
-  ['continuous 1+1 | 1, N = 1001 (ragged leaves)', () => ({ ...seededData(1001, 1, 1, 43), z: seededData(1001, 1, 1, 44).x })],
+  ['continuous 1+1 | 1, N = 1001 (ragged words)', () => ({ ...seededData(1001, 1, 1, 43), z: seededData(1001, 1, 1, 44).x })],
   ['ties on a grid 2+2 | 1', () => ({ ...tiedData(500, 2, 2, 2, 45), z: tiedData(500, 1, 1, 2, 46).x })],
   ['many duplicates 1+1 | 1', () => ({ ...tiedData(400, 1, 1, 1, 47), z: tiedData(400, 1, 1, 1, 48).x })],
   ['odd dims 5+3 | 3 with ties', () => ({ ...tiedData(450, 5, 3, 3, 49), z: tiedData(450, 3, 1, 3, 50).x })],

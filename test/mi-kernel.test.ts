@@ -56,16 +56,16 @@ describe('WASM kernel', () => {
     });
   }
 
-  // the counts scan each pair once, from the leaf that owns it (the next half of the leaves, cyclically), in
-  // blocks of one leaf's queries: every leaf count (1, 2, 3 to 32 leaves, ragged last leaves) and chunks that cut
-  // leaves must give the reference's counts
+  // the queries run in blocks of up to 1,024 positions against words of 128 (the slab filter's), the last word
+  // partial: one word, ragged words, several blocks, and chunks that cut words and blocks must all give the
+  // reference's eps and counts
   const shapes: [string, () => { x: Matrix; y: Matrix }, number, number[]][] = [
-    ['N = 2, k = 1 (one leaf)', () => seededData(2, 1, 1, 20), 1, [1, 2]],
-    ['N = 64, one full leaf', () => seededData(64, 3, 2, 21), 3, [1, 5]],
-    ['N = 65, two leaves', () => seededData(65, 2, 3, 22), 3, [1, 2, 7]],
-    ['N = 129, four leaves (32 and 33 points)', () => seededData(129, 4, 4, 23), 2, [1, 3, 10]],
-    ['N = 1001 (odd), 16 ragged leaves', () => seededData(1001, 5, 2, 24), 3, [1, 7, 13]],
-    ['N = 2049, 64 leaves of 32 or 33', () => seededData(2049, 3, 3, 25), 4, [1, 9]],
+    ['N = 2, k = 1 (one word of 2)', () => seededData(2, 1, 1, 20), 1, [1, 2]],
+    ['N = 64, one partial word', () => seededData(64, 3, 2, 21), 3, [1, 5]],
+    ['N = 65, one word', () => seededData(65, 2, 3, 22), 3, [1, 2, 7]],
+    ['N = 129, two words (128 + 1)', () => seededData(129, 4, 4, 23), 2, [1, 3, 10]],
+    ['N = 1001 (odd), 8 words, the last ragged', () => seededData(1001, 5, 2, 24), 3, [1, 7, 13]],
+    ['N = 2049, 17 words in 3 blocks', () => seededData(2049, 3, 3, 25), 4, [1, 9]],
     ['1-D x and y with ties and duplicates', () => tiedData(999, 1, 1, 1, 26), 3, [1, 6]],
     ['duplicated joint points (eps = 0) among distinct ones', () => {
       const { x, y } = seededData(300, 2, 2, 27);

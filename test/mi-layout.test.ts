@@ -36,9 +36,15 @@ describe('kernel memory layout', () => {
       expect(f.at + f.size, f.name).toBeLessThanOrEqual(L.headerBytes);
     }
     for (let i = 1; i < fields.length; i++) expect(fields[i].at, fields[i].name).toBeGreaterThanOrEqual(fields[i - 1].at + fields[i - 1].size);
-    // the slot scratch is whole cache lines; a block record holds at least one v128 splat per dim
-    for (const dz of [2, 64, 130]) expect(L.slotBytes(dz) % 128).toBe(0);
-    expect(L.blockStride(64, 128, 512, 9, 3)).toBeGreaterThanOrEqual(128 * 16);
+    // the slot scratch is whole cache lines and holds a (lo, hi) row pair per dim and the k best
+    for (const dz of [2, 64, 130]) {
+      for (const k of [1, 3, 20]) {
+        expect(L.slotBytes(dz, k) % 128).toBe(0);
+        expect(L.slotBytes(dz, k)).toBeGreaterThanOrEqual(2 * (dz + 4) * 8 + k * 8);
+      }
+    }
+    // a slab word is one v128 of positions; 16 bins of the 8-bit levels
+    expect([L.word, L.bins]).toEqual([128, 16]);
     // u8 rows in whole 32-byte steps (two v128 per step of rowMax8)
     expect([1, 32, 33, 64, 130].map((d) => L.row8Bytes(d))).toEqual([32, 32, 64, 64, 160]);
   });

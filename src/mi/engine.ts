@@ -30,6 +30,21 @@ export class Engine {
   }
 
   /**
+   * Chunk c's positions [bounds[c], bounds[c + 1]): about n / chunks each, cut on multiples of `block` (the kernel
+   * scans a block of queries together, so a cut block costs more), empty chunks dropped.
+   */
+  chunkBounds(n: number, block: number): number[] {
+    const chunks = this.chunks(n);
+    const bounds = [0];
+    for (let c = 1; c < chunks; c++) {
+      const at = Math.round((c * n) / chunks / block) * block;
+      if (at > bounds[bounds.length - 1] && at < n) bounds.push(at);
+    }
+    bounds.push(n);
+    return bounds;
+  }
+
+  /**
    * Kernel memory `which` (0: the estimate's main space; 1: a second one, e.g. CMI's z), laid out for x and y
    * (y may have 0 columns) and its trees built. `keep`: knn() keeps each point's k best (several k).
    */
@@ -38,8 +53,9 @@ export class Engine {
     const lower = `subsample the rows (N = ${n})`;
     // memory that cannot be had (an address-space limit, a full machine) is a one-line error saying what to lower
     const kernel = withWasmMemoryErrors(() => (this.kernels[which] ??= new KsgKernel()), 'the MI estimator', lower);
-    // a slot per concurrent caller: on this thread the chunks run one after another and share one
-    const slots = this.inThread(n) ? 1 : this.chunks(n);
+    // a slot per concurrent caller: on this thread the chunks run one after another and share one; on the pool,
+    // one per thread (claimSlot)
+    const slots = this.inThread(n) ? 1 : this.workers;
     withWasmMemoryErrors(() => kernel.prepare(x, y, { n, dx: x.d, dy: y.d, slots, ...opts }), 'the MI estimator', lower);
     return kernel;
   }
@@ -47,12 +63,12 @@ export class Engine {
   /** One phase over all positions of `kernel` (countPrep() first for 'count'); `progress` gets the points done. */
   async run(kernel: KsgKernel, phase: Phase, progress: (points: number) => void): Promise<void> {
     const n = kernel.n;
-    const chunks = this.chunks(n);
+    const bounds = this.chunkBounds(n, kernel.queryBlock);
     if (phase === 'count') kernel.countPrep();
     if (this.inThread(n)) {
-      for (let ch = 0; ch < chunks; ch++) {
-        const p0 = Math.floor((ch * n) / chunks);
-        const p1 = Math.floor(((ch + 1) * n) / chunks);
+      for (let ch = 0; ch + 1 < bounds.length; ch++) {
+        const p0 = bounds[ch];
+        const p1 = bounds[ch + 1];
         if (phase === 'knn') kernel.knn(p0, p1, 0);
         else if (phase === 'ball') kernel.ball(p0, p1, 0);
         else kernel.count(p0, p1, 0);
@@ -66,7 +82,7 @@ export class Engine {
         checkThreadRoom('--workers / --mi-workers', this.workers);
         this.pool = new QueryPool(this.workers);
       }
-      await this.pool.run(kernel.job, phase, n, chunks, progress);
+      await this.pool.run(kernel.job, phase, bounds, progress);
     } catch (e) {
       if (isThreadLimit(e)) throw threadLimitError('--workers / --mi-workers', this.workers, e);
       throw e;

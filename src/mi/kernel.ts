@@ -2,7 +2,8 @@
  * The JavaScript side of the WASM kernel (assembly/): compiles build/release.wasm once and reads its memory layout
  * from its exports (header field offsets, magic, version, record sizes: assembly/layout.ts), lays out the
  * arrays in a shared WebAssembly.Memory (one memory per KsgKernel, grown as needed and reused across calls),
- * writes the joint points (with optional noise) in float64, and builds the trees. `knn`, then `countPrep` (on
+ * writes the joint points (with optional noise) in float64, and has the module order them and build the slab
+ * filter. `knn`, then `countPrep` (on
  * this thread), then `count` run on any instance over the same memory: this thread's, or a pool worker's (see
  * worker.ts), without copying the data.
  */
@@ -40,14 +41,13 @@ const BASE = 65536;
 
 /** The layout this file lays out: LAYOUT_MAGIC and LAYOUT_VERSION of assembly/layout.ts, checked at load. */
 export const LAYOUT_MAGIC = 0x3147534b;
-export const LAYOUT_VERSION = 2;
+export const LAYOUT_VERSION = 3;
 
 /** Header fields this file writes, by kind; the module's HEADER_<field> exports must name exactly these. */
-export const SCALAR_FIELDS = ['magic', 'version', 'n', 'k', 'dx', 'dy', 'dxp', 'dyp', 'levels', 'keep', 'radii'] as const;
+export const SCALAR_FIELDS = ['magic', 'version', 'n', 'k', 'dx', 'dy', 'dxp', 'dyp', 'levels', 'words', 'keep', 'radii'] as const;
 export const REGION_FIELDS = [
-  'Z', 'visit', 'permZ', 'permX', 'permY', 'tmpRow', 'spread', 'stats', 'eps', 'best', 'radX', 'radY', 'nx', 'ny', 'scratch', 'block', 'trees',
-  'zDim', 'zCol', 'zBound', 'zRow8', 'xDim', 'xCol', 'xBound', 'xRow8', 'yDim', 'yCol', 'yBound', 'yRow8',
-  'xEps', 'yEps', 'xIdx', 'yIdx', 'xThr', 'yThr', 'xMaxEps', 'yMaxEps',
+  'Z', 'visit', 'permZ', 'tmpRow', 'spread', 'eps', 'best', 'radX', 'radY', 'nx', 'ny', 'scratch',
+  'zRow8', 'xRow8', 'yRow8', 'slabs', 'binOf', 'binCum', 'hist',
 ] as const;
 export const F64_FIELDS = ['qMin', 'qStep'] as const;
 type Region = (typeof REGION_FIELDS)[number];
@@ -57,18 +57,19 @@ type Field = (typeof SCALAR_FIELDS)[number] | Region | (typeof F64_FIELDS)[numbe
 export interface KernelLayout {
   magic: number;
   version: number;
-  /** points per leaf at most */
+  /** points per leaf at most of the tree that orders the positions */
   leaf: number;
+  /** positions per slab word, bins per dim of the slab filter, and queries the kernel scans together */
+  word: number;
+  bins: number;
+  queryBlock: number;
   headerBytes: number;
-  treesBytes: number;
   /** byte offset of each header field from ctx */
   offsets: Record<Field, number>;
   /** bytes of one slot's scratch */
-  slotBytes(dz: number): number;
+  slotBytes(dz: number, k: number): number;
   /** bytes of a row-major u8 row of d coordinates (the rows8 regions) */
   row8Bytes(d: number): number;
-  /** bytes per query record of the block region */
-  blockStride(dm: number, dz: number, leaves: number, levels: number, k: number): number;
 }
 
 export interface KernelExports {
@@ -85,6 +86,20 @@ export interface QueryJob {
   memory: WebAssembly.Memory;
   memoryId: string;
   ctx: number;
+  /** one Int32 per slot: the thread id that holds it (0: free), so each pool thread keeps one slot (claimSlot) */
+  claims: SharedArrayBuffer;
+}
+
+/**
+ * The slot this thread uses for `claims` (taking a free one on its first call): at most one per thread, so a
+ * memory laid out with one slot per pool thread serves any number of tasks, never two at once in one slot.
+ */
+export function claimSlot(claims: Int32Array, threadId: number): number {
+  for (let i = 0; i < claims.length; i++) {
+    const owner = Atomics.compareExchange(claims, i, 0, threadId);
+    if (owner === 0 || owner === threadId) return i;
+  }
+  throw new InfoflowError('internal', `no free kernel slot for thread ${threadId} (${claims.length} slots)`);
 }
 
 export { findRepoFile };
@@ -122,8 +137,8 @@ export function readLayout(module: WebAssembly.Module, memory?: WebAssembly.Memo
     return ex[name] as F;
   };
   return {
-    magic, version, leaf: global('LEAF'), headerBytes: global('HEADER_BYTES'), treesBytes: global('TREES_BYTES'), offsets,
-    slotBytes: fn('slotBytes'), row8Bytes: fn('row8Bytes'), blockStride: fn('blockStride'),
+    magic, version, leaf: global('LEAF'), word: global('WORD'), bins: global('BINS'), queryBlock: global('QBLOCK'), headerBytes: global('HEADER_BYTES'), offsets,
+    slotBytes: fn('slotBytes'), row8Bytes: fn('row8Bytes'),
   };
 }
 
@@ -163,7 +178,7 @@ export interface PreparedInput {
   dx: number;
   dy: number;
   k: number;
-  /** concurrent query slots (each has its own scratch and block state) */
+  /** concurrent callers (each has its own scratch): 1 on this thread, the pool's thread count */
   slots: number;
   /** knn() also keeps each point's k smallest distances (bestDistances()): several k from one search */
   keep?: boolean;
@@ -190,9 +205,16 @@ export class KsgKernel {
     this.exports = instantiate(this.module, this.memory);
   }
 
-  get job(): QueryJob {
-    return { module: this.module, memory: this.memory, memoryId: this.memoryId, ctx: this.ctx };
+  /** Queries the kernel scans together: chunks of the positions are best cut on multiples of it. */
+  get queryBlock(): number {
+    return this.layout.queryBlock;
   }
+
+  get job(): QueryJob {
+    return { module: this.module, memory: this.memory, memoryId: this.memoryId, ctx: this.ctx, claims: this.claims };
+  }
+
+  private claims = new SharedArrayBuffer(4);
 
   /** Lay out, copy the points in (float64, plus noise), and build the trees. */
   prepare(x: Matrix, y: Matrix, opts: PreparedInput): void {
@@ -203,19 +225,14 @@ export class KsgKernel {
     const L = this.layout;
     const leaf = L.leaf;
     const levels = treeLevels(n, leaf);
-    const internal = 2 ** levels - 1;
-    const leaves = 2 ** levels;
+    const words = Math.ceil(n / L.word);
     const slots = Math.max(1, opts.slots);
+    this.claims = new SharedArrayBuffer(4 * slots);
     const sizes: Record<Region, number> = {
-      Z: n * dz * 8, visit: n, permZ: n * 4, permX: n * 4, permY: n * 4, tmpRow: dz * 8, spread: dz * 16,
-      zDim: internal * 4, zCol: leaves * dz * leaf, zBound: internal * 16,
-      xDim: internal * 4, xCol: leaves * dxp * leaf, xBound: internal * 16,
-      yDim: internal * 4, yCol: leaves * dyp * leaf, yBound: internal * 16,
-      eps: n * 8, best: opts.keep ? n * k * 8 : 0, radX: n * 8, radY: n * 8, nx: n * 4, ny: n * 4, stats: dz * 16, scratch: slots * L.slotBytes(dz),
-      xEps: n * 8, yEps: n * 8, xIdx: n * 4, yIdx: n * 4, xThr: leaves * leaf, yThr: leaves * leaf,
-      xMaxEps: (internal + leaves) * 8, yMaxEps: (internal + leaves) * 8,
-      block: slots * leaf * L.blockStride(Math.max(dxp, dyp), dz, leaves, levels, k),
-      zRow8: n * L.row8Bytes(dz), xRow8: n * L.row8Bytes(dxp), yRow8: n * L.row8Bytes(dyp), trees: L.treesBytes,
+      Z: n * dz * 8, visit: n, permZ: n * 4, tmpRow: dz * 8, spread: dz * 16 + 64,
+      eps: n * 8, best: opts.keep ? n * k * 8 : 0, radX: n * 8, radY: n * 8, nx: n * 4, ny: n * 4, scratch: slots * L.slotBytes(dz, k),
+      zRow8: n * L.row8Bytes(dz), xRow8: n * L.row8Bytes(dxp), yRow8: n * L.row8Bytes(dyp),
+      slabs: words * (2 + dz * (L.bins - 1)) * 16, binOf: dz * 256, binCum: dz * (L.bins + 1) * 4, hist: 256 * 4,
     };
     let off = this.ctx + align(L.headerBytes);
     for (const name of REGION_FIELDS) {
@@ -232,7 +249,7 @@ export class KsgKernel {
 
     const h32 = new Uint32Array(this.memory.buffer, this.ctx, L.headerBytes >> 2);
     const scalars: Record<(typeof SCALAR_FIELDS)[number], number> = {
-      magic: LAYOUT_MAGIC, version: LAYOUT_VERSION, n, k, dx: x.d, dy: y.d, dxp, dyp, levels, keep: opts.keep ? 1 : 0, radii: 0,
+      magic: LAYOUT_MAGIC, version: LAYOUT_VERSION, n, k, dx: x.d, dy: y.d, dxp, dyp, levels, words, keep: opts.keep ? 1 : 0, radii: 0,
     };
     for (const f of SCALAR_FIELDS) h32[L.offsets[f] >> 2] = scalars[f];
     for (const f of REGION_FIELDS) h32[L.offsets[f] >> 2] = this.ptr[f];
@@ -259,7 +276,7 @@ export class KsgKernel {
     };
     put(x, 0);
     put(y, dxp);
-    // the kernel's 8-bit filter: u = floor((v - lo) / step) spans [0, 250] (padding zeros may fall outside:
+    // the 8-bit levels: u = floor((v - lo) / step) spans [0, 250] (padding zeros may fall outside:
     // they are equal in every row, so their bound is 0 whatever the clamping)
     const step = hi > lo ? (hi - lo) / 250 : 1;
     const h64 = new Float64Array(this.memory.buffer, this.ctx, L.headerBytes >> 3);
@@ -326,6 +343,6 @@ export class KsgKernel {
     };
   }
 
-  /** Bytes of the last layout (Z, trees, leaf blocks, results, scratch): the memory the estimate needs. */
+  /** Bytes of the last layout (Z, u8 rows, slab filter, results, scratch): the memory the estimate needs. */
   layoutBytes = 0;
 }

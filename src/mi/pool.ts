@@ -23,11 +23,11 @@ export class QueryPool {
     this.pool = new Piscina({ filename: workerFile(), minThreads: workers, maxThreads: workers, idleTimeout: 60_000 });
   }
 
-  /** Run one phase over positions [0, n) in `chunks` tasks (slot = chunk index); progress after each task. */
-  async run(job: QueryJob, phase: QueryTask['phase'], n: number, chunks: number, onDone: (points: number) => void): Promise<void> {
+  /** Run one phase, a task per chunk [bounds[c], bounds[c + 1]) (each thread in its own slot); progress after each task. */
+  async run(job: QueryJob, phase: QueryTask['phase'], bounds: number[], onDone: (points: number) => void): Promise<void> {
     const tasks: Promise<void>[] = [];
-    for (let c = 0; c < chunks; c++) {
-      const task: QueryTask = { ...job, phase, p0: Math.floor((c * n) / chunks), p1: Math.floor(((c + 1) * n) / chunks), slot: c };
+    for (let c = 0; c + 1 < bounds.length; c++) {
+      const task: QueryTask = { ...job, phase, p0: bounds[c], p1: bounds[c + 1] };
       tasks.push(this.pool.run(task).then((points: number) => onDone(points)));
     }
     await Promise.all(tasks);

@@ -3,14 +3,14 @@
  * memory, a phase and a range of positions; the worker instantiates the kernel over that memory once (cached by
  * memory id) and runs the queries in place: the data is never copied, the results land in the shared arrays.
  */
-import { instantiate, type KernelExports, type QueryJob } from './kernel.js';
+import { threadId } from 'node:worker_threads';
+import { claimSlot, instantiate, type KernelExports, type QueryJob } from './kernel.js';
 
 export interface QueryTask extends QueryJob {
   /** 'knn': eps for joint positions [p0, p1); 'ball': KSG-2's radii for them; 'count': the pairs of x- and y-tree positions [p0, p1) */
   phase: 'knn' | 'ball' | 'count';
   p0: number;
   p1: number;
-  slot: number;
 }
 
 let cachedId = '';
@@ -21,8 +21,9 @@ export default function runQuery(task: QueryTask): number {
     cached = instantiate(task.module, task.memory);
     cachedId = task.memoryId;
   }
-  if (task.phase === 'knn') cached.knn(task.ctx, task.p0, task.p1, task.slot);
-  else if (task.phase === 'ball') cached.ball(task.ctx, task.p0, task.p1, task.slot);
-  else cached.count(task.ctx, task.p0, task.p1, task.slot);
+  const slot = claimSlot(new Int32Array(task.claims), threadId);
+  if (task.phase === 'knn') cached.knn(task.ctx, task.p0, task.p1, slot);
+  else if (task.phase === 'ball') cached.ball(task.ctx, task.p0, task.p1, slot);
+  else cached.count(task.ctx, task.p0, task.p1, slot);
   return task.p1 - task.p0;
 }

@@ -1,0 +1,195 @@
+/**
+ * The slab filter: which positions lie inside a query's box, 128 at a time. Per joint dim, the 8-bit levels are
+ * cut into BINS bins of about equal counts, and for each v = 0..14 a bitset over the positions (in kd order)
+ * marks those in bins <= v. A point j can be within distance r of query i only if, in every dim, its bin lies in
+ * [bin(u_i - T + 1), bin(u_i + T - 1)] with T = threshold(r) (filter.ts: |u_i - u_j| >= T implies d > r), so one
+ * AND and one AND-NOT per dim clear, for 128 positions at once, every point outside the query's slab on that dim.
+ * The dims go most rejecting first (from the bins' counts), and a word stops as soon as no bit is left: in kd
+ * order far words empty within a few dims. The survivors are then checked on their u8 rows and exactly.
+ */
+import { BINS, Block, Header, REC_ND, REC_T8, WORD, row8Bytes, sliceBytes } from './layout';
+
+const ROWS_PER_DIM = BINS - 1;
+/** Offsets in a slice of the all-zero and all-one v128 (bins below 0, bins up to 15). */
+const ZERO: u32 = 0;
+const ONES: u32 = 16;
+
+/** Offset in a slice of dim c's v128 for "bin <= v". */
+@inline function entry(c: i32, v: i32): u32 {
+  return <u32>(2 + c * ROWS_PER_DIM + v) << 4;
+}
+
+/** Bins and bitsets of joint dim c (its levels read from zRow8, positions in order). */
+function buildDim(h: Header, c: i32): void {
+  const n = <i32>h.n;
+  const rb = row8Bytes(<i32>(h.dxp + h.dyp));
+  const hist = h.hist;
+  memory.fill(hist, 0, 256 << 2);
+  for (let p = 0; p < n; p++) {
+    const at = hist + (<usize>load<u8>(h.zRow8 + <usize>p * rb + <usize>c) << 2);
+    store<u32>(at, load<u32>(at) + 1);
+  }
+  // bin of a level: how many sixteenths of the points lie below it (monotone in the level, so a slab of levels is
+  // a slab of bins)
+  const binOf = h.binOf + (<usize>c << 8);
+  const cum = h.binCum + <usize>c * (BINS + 1) * 4;
+  memory.fill(cum, 0, (BINS + 1) * 4);
+  let below: u64 = 0;
+  for (let u = 0; u < 256; u++) {
+    let b = <i32>((below * BINS) / <u64>n);
+    if (b > BINS - 1) b = BINS - 1;
+    store<u8>(binOf + <usize>u, <u8>b);
+    const cnt = load<u32>(hist + (<usize>u << 2));
+    const at = cum + (<usize>(b + 1) << 2);
+    store<u32>(at, load<u32>(at) + cnt);
+    below += cnt;
+  }
+  for (let b = 1; b <= BINS; b++) {
+    const at = cum + (<usize>b << 2);
+    store<u32>(at, load<u32>(at) + load<u32>(at - 4));
+  }
+  const slice = sliceBytes(<i32>(h.dxp + h.dyp));
+  for (let p = 0; p < n; p++) {
+    const b = <i32>load<u8>(binOf + <usize>load<u8>(h.zRow8 + <usize>p * rb + <usize>c));
+    const at = h.slabs + <usize>(p / WORD) * slice + <usize>((p % WORD) >> 3);
+    const bit = <u8>(1 << <u8>(p & 7));
+    for (let v = b; v < ROWS_PER_DIM; v++) {
+      const e = at + <usize>entry(c, v);
+      store<u8>(e, load<u8>(e) | bit);
+    }
+  }
+}
+
+/** The slab filter over the x and y dims (padding dims are equal in every row and never reject). */
+export function buildSlabs(h: Header): void {
+  const dz = <i32>(h.dxp + h.dyp);
+  const slice = sliceBytes(dz);
+  const words = <i32>h.words;
+  memory.fill(h.slabs, 0, <usize>words * slice);
+  for (let w = 0; w < words; w++) v128.store(h.slabs + <usize>w * slice + ONES, i64x2.splat(-1));
+  for (let c = 0; c < <i32>h.dx; c++) buildDim(h, c);
+  for (let c = 0; c < <i32>h.dy; c++) buildDim(h, <i32>h.dxp + c);
+}
+
+/**
+ * Append dims [c0, c1)'s (lo, hi) entries for a query with u8 row `row8` at threshold t8 to b.tmp (from `at`),
+ * without branches on the data: a dim that rejects nothing (no point in a bin outside its slab) goes to the last
+ * bucket, BINS, and is dropped by slabRows. Returns the new count.
+ */
+function dimRows(h: Header, b: Block, row8: usize, c0: i32, c1: i32, t8: i32, at: i32): i32 {
+  const n = <i32>h.n;
+  for (let c = c0; c < c1; c++) {
+    const u = <i32>load<u8>(row8 + <usize>c);
+    let lvLo = u - t8 + 1;
+    lvLo = lvLo < 0 ? 0 : lvLo;
+    const lvHi = u + t8 - 1;
+    const binOf = h.binOf + (<usize>c << 8);
+    // binOf[0] = 0; a slab reaching level 255 takes every bin above
+    const lb = <i32>load<u8>(binOf + <usize>lvLo);
+    const hbAt = <i32>load<u8>(binOf + <usize>(lvHi > 255 ? 255 : lvHi));
+    const hb = lvHi >= 255 ? BINS - 1 : hbAt;
+    const cum = h.binCum + <usize>c * (BINS + 1) * 4;
+    const rejected = <i32>load<u32>(cum + (<usize>lb << 2)) + n - <i32>load<u32>(cum + (<usize>(hb + 1) << 2));
+    const bucket = rejected == 0 ? BINS : BINS - 1 - (rejected * BINS) / (n + 1);
+    const pair = b.tmp + (<usize>at << 3);
+    store<u32>(pair, lb == 0 ? ZERO : entry(c, lb - 1));
+    store<u32>(pair, hb == BINS - 1 ? ONES : entry(c, hb), 4);
+    store<u8>(b.bucket + <usize>at, <u8>bucket);
+    at++;
+  }
+  return at;
+}
+
+/**
+ * Query record `rec`'s slab rows at threshold t8 over dims [a0, a1) and [b0, b1) of its u8 row `row8`, most
+ * rejecting first (a counting sort on the rejected share), those that reject nothing dropped, padded to a multiple
+ * of 4 with rows that reject nothing.
+ */
+export function slabRows(h: Header, b: Block, rec: usize, row8: usize, a0: i32, a1: i32, b0: i32, b1: i32, t8: i32): void {
+  let m = dimRows(h, b, row8, a0, a1, t8, 0);
+  m = dimRows(h, b, row8, b0, b1, t8, m);
+  const counters = b.counters;
+  memory.fill(counters, 0, (BINS + 2) * 4);
+  for (let t = 0; t < m; t++) {
+    const at = counters + (<usize>load<u8>(b.bucket + <usize>t) << 2) + 4;
+    store<u32>(at, load<u32>(at) + 1);
+  }
+  const none = <i32>load<u32>(counters + ((BINS + 1) << 2));
+  for (let v = 1; v <= BINS; v++) {
+    const at = counters + (<usize>v << 2);
+    store<u32>(at, load<u32>(at) + load<u32>(at - 4));
+  }
+  const rows = rec + b.rowsAt;
+  for (let t = 0; t < m; t++) {
+    const at = counters + (<usize>load<u8>(b.bucket + <usize>t) << 2);
+    const to = load<u32>(at);
+    store<u32>(at, to + 1);
+    store<u64>(rows + (<usize>to << 3), load<u64>(b.tmp + (<usize>t << 3)));
+  }
+  let nd = m - none;
+  while (nd & 3) {
+    const pair = rows + (<usize>nd << 3);
+    store<u32>(pair, ZERO);
+    store<u32>(pair, ONES, 4);
+    nd++;
+  }
+  store<i32>(rec + REC_ND, nd);
+  store<i32>(rec + REC_T8, t8);
+}
+
+/** Word w's positions (all 128, or those below n in the last word), as bits. */
+@inline export function wordMask(h: Header, w: i32): v128 {
+  const left = <i32>h.n - w * WORD;
+  if (left >= WORD) return i64x2.splat(-1);
+  const lo: i64 = left >= 64 ? -1 : (<i64>1 << <i64>left) - 1;
+  const hi: i64 = left > 64 ? (<i64>1 << <i64>(left - 64)) - 1 : 0;
+  return i64x2(lo, hi);
+}
+
+/** The bits of `alive` left inside every slab of the record's rows, in the word whose slice starts at `slice`. */
+@inline export function scanWord(rows: usize, nd: i32, slice: usize, alive: v128): v128 {
+  return scanFrom(rows, nd, slice, alive, 0);
+}
+
+@inline function step4(rows: usize, t: i32, slice: usize, alive: v128): v128 {
+  const r = rows + (<usize>t << 3);
+  alive = v128.andnot(v128.and(alive, v128.load(slice + <usize>load<u32>(r, 4))), v128.load(slice + <usize>load<u32>(r)));
+  alive = v128.andnot(v128.and(alive, v128.load(slice + <usize>load<u32>(r, 12))), v128.load(slice + <usize>load<u32>(r, 8)));
+  alive = v128.andnot(v128.and(alive, v128.load(slice + <usize>load<u32>(r, 20))), v128.load(slice + <usize>load<u32>(r, 16)));
+  return v128.andnot(v128.and(alive, v128.load(slice + <usize>load<u32>(r, 28))), v128.load(slice + <usize>load<u32>(r, 24)));
+}
+
+/** Two queries' words at once (two independent chains, one exit test): their alive bits at out, out + 16. */
+@inline export function scanTwo(ra: usize, na: i32, rb: usize, nb: i32, slice: usize, a: v128, b: v128, out: usize): void {
+  const nd = na < nb ? na : nb;
+  let t = 0;
+  while (t < nd) {
+    a = step4(ra, t, slice, a);
+    b = step4(rb, t, slice, b);
+    t += 4;
+    if (!v128.any_true(v128.or(a, b))) break;
+  }
+  if (t < na && v128.any_true(a)) a = scanFrom(ra, na, slice, a, t);
+  if (t < nb && v128.any_true(b)) b = scanFrom(rb, nb, slice, b, t);
+  v128.store(out, a);
+  v128.store(out, b, 16);
+}
+
+@inline function scanFrom(rows: usize, nd: i32, slice: usize, alive: v128, t0: i32): v128 {
+  for (let t = t0; t < nd; t += 4) {
+    const r = rows + (<usize>t << 3);
+    alive = v128.andnot(v128.and(alive, v128.load(slice + <usize>load<u32>(r, 4))), v128.load(slice + <usize>load<u32>(r)));
+    alive = v128.andnot(v128.and(alive, v128.load(slice + <usize>load<u32>(r, 12))), v128.load(slice + <usize>load<u32>(r, 8)));
+    alive = v128.andnot(v128.and(alive, v128.load(slice + <usize>load<u32>(r, 20))), v128.load(slice + <usize>load<u32>(r, 16)));
+    alive = v128.andnot(v128.and(alive, v128.load(slice + <usize>load<u32>(r, 28))), v128.load(slice + <usize>load<u32>(r, 24)));
+    if (!v128.any_true(alive)) break;
+  }
+  return alive;
+}
+
+/** `alive` without position p's bit (when p is in the word starting at position w0). */
+@inline export function withoutSelf(alive: v128, w0: i32, p: i32): v128 {
+  const b = p - w0;
+  if (b < 0 || b >= WORD) return alive;
+  return b < 64 ? v128.andnot(alive, i64x2(<i64>1 << <i64>b, 0)) : v128.andnot(alive, i64x2(0, <i64>1 << <i64>(b - 64)));
+}
