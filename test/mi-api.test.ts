@@ -29,7 +29,7 @@ describe('mutualInformation', () => {
   });
 
   it('gives the same bits whatever the worker count on tied and duplicated points, equal to the reference', async () => {
-    // N = 2503 (odd, ragged leaves): above POOL_MIN_N, so the k-NN and the counts run on the pool
+    // N = 2503 (odd, ragged words): above POOL_MIN_N, so the k-NN and the counts run on the pool
     const { x, y } = tiedData(2503, 3, 1, 3, 31);
     const ref = referenceMI(x, y, 2);
     for (const est of [est1, est2, est3]) {
