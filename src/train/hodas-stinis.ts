@@ -8,7 +8,8 @@
  * asked), then the MI (k = 3, bits) of the recorded activations a_first, a_last when the schedule says so
  * (every epoch up to miDense, every miEvery after, and the last), with its noise band over miBandSplits
  * disjoint subsamples. With untilPlateau the run ends at the first epoch where src/train/plateau.ts says the
- * validation error has plateaued (done.json: stoppedBy 'plateau'), else at `epochs` ('cap').
+ * validation error has plateaued, under both evaluations when a variant is computed (done.json: stoppedBy
+ * 'plateau'), else at `epochs` ('cap').
  * trainLoss / trainError follow Keras's convention: averaged over the epoch's batches as they were trained on
  * (so, full batch, the values before the epoch's update). Epoch 0 evaluates the untrained net on the training set
  * with batch statistics.
@@ -31,7 +32,7 @@ import { type BnEval, type TrainConfig, IDENTITY_KEYS, parseDumpEpochs, resolveC
 import type { MIEstimator } from '../mi/index.js';
 import { METRIC_COLUMNS, type MetricColumn, type MetricsRow } from './metrics.js';
 import { type MiLayerRow, MiLayersLog, measureLayerPairs, shuffledBaseline, writesMiLayers } from './mi-layers.js';
-import { plateaued } from './plateau.js';
+import { allPlateaued } from './plateau.js';
 import { checkResumable, prepareRunDir, type RunDir } from './rundir.js';
 
 export interface TrainHooks {
@@ -262,17 +263,24 @@ export async function trainRun(
       const layerData = primary.length > 3 ? await Promise.all(primary.slice(3).map(async (t) => (await t.data()) as Float32Array)) : null;
       tf.dispose(primary);
       const valError = round(valErrors / data.val.n);
-      const stopping = config.untilPlateau && plateaued([...rows.map((r) => r.valError), valError]);
-      const finalEpoch = stopping || epoch === config.epochs;
-      const wantMI = estimator !== null && (epoch <= config.miDense || epoch % config.miEvery === 0 || finalEpoch);
       let valErrorVariant: number | null = null;
-      let variantActs: [Float32Array, Float32Array] | null = null;
+      let variantData: [Float32Array, Float32Array] | null = null;
       if (config.bnEvalVariant !== 'none') {
-        const v = evaluate(config.bnEvalVariant, wantMI);
+        const v = evaluate(config.bnEvalVariant, estimator !== null);
         valErrorVariant = round((await v[0].data())[0] / data.val.n);
-        if (wantMI) variantActs = [(await v[1].data()) as Float32Array, (await v[2].data()) as Float32Array];
+        if (v.length > 1) variantData = [(await v[1].data()) as Float32Array, (await v[2].data()) as Float32Array];
         tf.dispose(v);
       }
+      // Keras's moving averages lag the weights by about 1 / (1 - momentum) = 100 steps, one an epoch at full
+      // batch: their error can stall for tens of epochs while the batch-statistics error still falls (docs/FIGURES.md,
+      // "Convergence"), so a run stops only once every validation error it records has plateaued
+      const stopping = config.untilPlateau && allPlateaued([
+        [...rows.map((r) => r.valError), valError],
+        ...(valErrorVariant === null ? [] : [[...rows.map((r) => r.valErrorVariant ?? Infinity), valErrorVariant]]),
+      ]);
+      const finalEpoch = stopping || epoch === config.epochs;
+      const wantMI = estimator !== null && (epoch <= config.miDense || epoch % config.miEvery === 0 || finalEpoch);
+      const variantActs = wantMI ? variantData : null;
       const secondsForward = (performance.now() - t0) / 1000;
 
       if (wantDump && firstData && lastData) {

@@ -26,3 +26,11 @@ export function plateaued(valErrors: readonly number[], rule: { window: number; 
   }
   return bestBefore - best < rule.minGain;
 }
+
+/**
+ * Whether every one of a run's validation-error series (e.g. one per BatchNorm evaluation mode, index = epoch;
+ * missing values as Infinity) has plateaued: one evaluation that stalls while another still falls does not stop it.
+ */
+export function allPlateaued(series: readonly (readonly number[])[], rule: { window: number; minGain: number; minEpochs: number } = PLATEAU): boolean {
+  return series.every((errs) => plateaued(errs, rule));
+}
