@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { InfoflowError } from '../src/errors.js';
 import { fig4Runs } from '../src/figures/hodas-stinis/fig4.js';
 import { fig5Runs } from '../src/figures/hodas-stinis/fig5.js';
-import { DATA_COLUMNS, type Trace, dataRows, trajectoryPanel } from '../src/figures/hodas-stinis/traces.js';
+import { DATA_COLUMNS, DIRECTION_NOTE, type Trace, captionLines, dataRows, sideBySide, trajectoryPanel } from '../src/figures/hodas-stinis/traces.js';
 import { fontFiles, toSvg, writeChart } from '../src/figures/pipeline/render.js';
 import { lastErrorLine } from '../src/figures/pipeline/runner.js';
 import { formatVerdicts, majority, writeVerdicts } from '../src/figures/pipeline/verdicts.js';
@@ -157,5 +157,16 @@ describe('Figure 4 runs', () => {
     const m = runs.filter((r) => r.arch === 'mlp').map(key).sort();
     expect(runs.filter((r) => r.arch === 'shortcut').map(key).sort()).toEqual(m);
     expect(runs.some((r) => r.panel === 'B' && r.depth > 5)).toBe(true);
+  });
+});
+
+describe('figure captions', () => {
+  it('wrap into lines of at most 110 characters, every word kept in order, so a long caption does not widen the chart', () => {
+    const text = `${DIRECTION_NOTE} Preset: default.`;
+    const lines = captionLines(text);
+    expect(lines.length).toBeGreaterThan(1);
+    for (const l of lines) expect(l.length).toBeLessThanOrEqual(110);
+    expect(lines.join(' ')).toBe(text);
+    expect((sideBySide('T', text, []).title as { subtitle: string[] }).subtitle).toEqual(lines);
   });
 });

@@ -5,6 +5,7 @@
  * the mean over its seeds at every MI epoch as a bold line with 95 % intervals on both axes, points
  * growing with the epoch and a ring on the last, so the direction of training shows.
  */
+import wrapAnsi from 'wrap-ansi';
 import { meanInterval } from '../../stats/interval.js';
 import type { MetricsRow } from '../../train/metrics.js';
 
@@ -209,11 +210,16 @@ export function trajectoryPanel(rows: DataRow[], o: PanelOptions): Record<string
   return { title: o.title, width: o.width ?? 380, height: o.height ?? 300, layer: layers };
 }
 
-/** Panels side by side in one chart, with a figure title and a caption line under it. */
+/** A caption as lines of at most `columns` characters (Vega draws one line per array element; one long line would widen the chart). */
+export function captionLines(text: string, columns = 110): string[] {
+  return wrapAnsi(text, columns, { hard: false, trim: true }).split('\n');
+}
+
+/** Panels side by side in one chart, with a figure title and a caption under it. */
 export function sideBySide(title: string, subtitle: string, panels: Record<string, unknown>[]): Record<string, unknown> {
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    title: { text: title, subtitle, anchor: 'start', fontSize: 15 },
+    title: { text: title, subtitle: captionLines(subtitle), anchor: 'start', fontSize: 15 },
     hconcat: panels,
     resolve: { scale: { color: 'independent', shape: 'independent', size: 'independent' } },
     config: { legend: { orient: 'right' } },
@@ -223,7 +229,7 @@ export function sideBySide(title: string, subtitle: string, panels: Record<strin
 /** One panel alone, as a top-level chart. */
 export function alone(panel: Record<string, unknown>, subtitle: string): Record<string, unknown> {
   const title = typeof panel.title === 'string' ? panel.title : '';
-  return { $schema: 'https://vega.github.io/schema/vega-lite/v6.json', ...panel, title: { text: title, subtitle, anchor: 'start' } };
+  return { $schema: 'https://vega.github.io/schema/vega-lite/v6.json', ...panel, title: { text: title, subtitle: captionLines(subtitle, 70), anchor: 'start' } };
 }
 
 export const DIRECTION_NOTE =
