@@ -315,7 +315,7 @@ describe('bad configurations', () => {
     expect(validateDvcnnConfig({ ...base, activation: 'relu' })[0]).toMatch(/diverge/);
   });
   it('refuses a network too big for memory before allocating it', () => {
-    expect(message(() => validateDvcnnConfig({ ...base, width: 784, depth: 1000 }))).toMatch(/GiB of weights; lower --depth or use --width 196 or 49$/);
+    expect(message(() => validateDvcnnConfig({ ...base, width: 1024, depth: 1000 }))).toMatch(/GiB of weights; lower --depth or use --width 196 or 49$/);
   });
   it('setCenters with the wrong number of centres is an internal InfoflowError', () => {
     const net = new Dvcnn({ ...base, width: 4, depth: 2 });

@@ -15,8 +15,11 @@ export type WriteFn = (fd: number, buffer: Uint8Array, offset: number, length: n
 
 const nodeWrite: WriteFn = (fd, buffer, offset, length) => writeSync(fd, buffer, offset, length);
 
-function bytesOf(data: string | Uint8Array): Uint8Array {
-  return typeof data === 'string' ? Buffer.from(data) : data;
+/** What a durable write takes: text, bytes, or bytes in parts (written in order, never joined in memory). */
+export type DurableData = string | Uint8Array | readonly Uint8Array[];
+
+function partsOf(data: DurableData): readonly Uint8Array[] {
+  return typeof data === 'string' ? [Buffer.from(data)] : data instanceof Uint8Array ? [data] : data;
 }
 
 /** Writes every byte of `data` to `fd`; a call that writes nothing is reported as a full disk (ENOSPC). */
@@ -47,12 +50,12 @@ function fsyncDir(dir: string): void {
  * Replaces `path` with `data` atomically and durably. On any failure the temp file is removed, `path` is as
  * it was, and an InfoflowError names `path`, the cause and the fix.
  */
-export function writeFileDurable(path: string, data: string | Uint8Array, write: WriteFn = nodeWrite): void {
+export function writeFileDurable(path: string, data: DurableData, write: WriteFn = nodeWrite): void {
   const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
   let fd: number | undefined;
   try {
     fd = openSync(tmp, 'w');
-    writeAll(fd, bytesOf(data), write);
+    for (const part of partsOf(data)) writeAll(fd, part, write);
     fsyncSync(fd);
     closeSync(fd);
     fd = undefined;
@@ -79,13 +82,13 @@ export function writeFileDurable(path: string, data: string | Uint8Array, write:
  * Appends `data` to `path` (created if missing) and fsyncs it. On failure the file is cut back to its length
  * before the call (a full disk can always shrink a file), so it never ends in a partial record.
  */
-export function appendDurable(path: string, data: string | Uint8Array, write: WriteFn = nodeWrite): void {
+export function appendDurable(path: string, data: DurableData, write: WriteFn = nodeWrite): void {
   let fd: number | undefined;
   let before = -1;
   try {
     fd = openSync(path, 'a');
     before = fstatSync(fd).size;
-    writeAll(fd, bytesOf(data), write);
+    for (const part of partsOf(data)) writeAll(fd, part, write);
     fsyncSync(fd);
   } catch (e) {
     if (fd !== undefined && before >= 0) {

@@ -30,8 +30,12 @@ export type Triangle = (typeof TRIANGLES)[number];
 export type Orientation = 'upper' | 'lower';
 
 export const MAX_DEPTH = 1000;
-/** Weights above this many bytes (float32, all layers) are refused before allocating: a clear error, not an OOM. */
-export const MAX_WEIGHT_BYTES = 1024 ** 3;
+/**
+ * Weights above this many bytes (float32, all layers) are refused before allocating: a clear error, not an OOM.
+ * Each of the two copies (tfjs's and the SIMD kernel's) lives in a wasm memory of at most 4 GiB beside its
+ * activations; 784 units x 1,000 layers, the paper's deepest net, is 2.29 GiB.
+ */
+export const MAX_WEIGHT_BYTES = 2.5 * 1024 ** 3;
 
 export interface DvcnnConfig {
   /** units per layer = input features */
@@ -123,11 +127,11 @@ export function applyActivation(a: Activation, z: tf.Tensor): tf.Tensor {
   return a === 'sigmoid' ? tf.sigmoid(z) : a === 'tanh' ? tf.tanh(z) : tf.relu(z);
 }
 
-/** Per-layer tensors of a forward pass: f (the non-linearity's value) and y (the layer output). */
-export interface LayerTrace {
-  f: tf.Tensor2D[];
-  y: tf.Tensor2D[];
-}
+/**
+ * Sees each layer of a forward pass: its index (0-based), f (the non-linearity's value) and y (the layer output),
+ * valid only during the call (they are freed with the layer's other tensors right after it).
+ */
+export type LayerVisitor = (layer: number, f: tf.Tensor2D, y: tf.Tensor2D) => void;
 
 /** Plain numbers of a network (the reference forward, tests, checkpoints). */
 export interface DvcnnWeights {
@@ -176,11 +180,13 @@ export class Dvcnn {
       const w = rng.fillGaussian(new Float32Array(d * d), std);
       const m = maskData[orientationOf(config.triangle, l)];
       for (let k = 0; k < w.length; k++) w[k] *= m[k];
-      this.va.push(tf.variable(tf.tensor2d(w, [d, d])));
-      this.vb.push(tf.variable(tf.fill([d], config.biasInit)));
+      // in a tidy, so that the initial tensors go: a variable shares its initial tensor's data, and that tensor,
+      // left alive, would keep the data after the first assign (two copies of every weight: wasm's 4 GiB at 1,000 layers)
+      this.va.push(tf.tidy(() => tf.variable(tf.tensor2d(w, [d, d]))));
+      this.vb.push(tf.tidy(() => tf.variable(tf.fill([d], config.biasInit))));
     }
-    this.vOutW = tf.variable(tf.zeros([d, config.classes]));
-    this.vOutB = tf.variable(tf.zeros([config.classes]));
+    this.vOutW = tf.tidy(() => tf.variable(tf.zeros([d, config.classes])));
+    this.vOutB = tf.tidy(() => tf.variable(tf.zeros([config.classes])));
   }
 
   /**
@@ -289,16 +295,21 @@ export class Dvcnn {
     return [f, tf.add(x, f)];
   }
 
-  /** Output of the last volume-conserving layer (n x d); `trace` collects each layer's f and y (caller disposes). */
-  hidden(x: tf.Tensor2D, trace?: LayerTrace): tf.Tensor2D {
+  /**
+   * Output of the last volume-conserving layer (n x d); `visit` sees each layer as it is computed. Each layer
+   * runs in its own tidy and the previous layer's output is freed once used, so a pass holds two layers'
+   * tensors at a time (at 1,000 layers of 784 units, holding them all would exceed wasm's 4 GiB).
+   */
+  hidden(x: tf.Tensor2D, visit?: LayerVisitor): tf.Tensor2D {
     let h = x;
     for (let l = 0; l < this.config.depth; l++) {
-      const [f, y] = this.layer(l, h);
-      if (trace) {
-        trace.f.push(tf.keep(f));
-        trace.y.push(tf.keep(y));
-      }
-      h = y;
+      const input = h;
+      h = tf.tidy(() => {
+        const [f, y] = this.layer(l, input);
+        visit?.(l, f, y);
+        return y;
+      });
+      if (input !== x) input.dispose();
     }
     return h;
   }
@@ -448,11 +459,15 @@ export class Dvcnn {
     for (let l = 0; l < this.config.depth; l++) {
       const m = maskValues(d, orientationOf(this.config.triangle, l));
       const a = Float32Array.from(w.a[l], (v, k) => v * m[k]);
-      this.va[l].assign(tf.tensor2d(a, [d, d]));
-      this.vb[l].assign(tf.tensor1d(w.b[l]));
+      tf.tidy(() => {
+        this.va[l].assign(tf.tensor2d(a, [d, d]));
+        this.vb[l].assign(tf.tensor1d(w.b[l]));
+      });
     }
-    this.vOutW.assign(tf.tensor2d(w.outW, [d, this.config.classes]));
-    this.vOutB.assign(tf.tensor1d(w.outB));
+    tf.tidy(() => {
+      this.vOutW.assign(tf.tensor2d(w.outW, [d, this.config.classes]));
+      this.vOutB.assign(tf.tensor1d(w.outB));
+    });
   }
 
   dispose(): void {

@@ -12,15 +12,12 @@ import { type BackendName, initBackend } from '../backend.js';
 import { loadBackgroundMnist } from '../data/background.js';
 import type { Dataset } from '../data/splits.js';
 import { configError, ioError } from '../errors.js';
-import { Dvcnn, type DvcnnConfig, type LayerTrace, validateDvcnnConfig } from '../models/dvcnn.js';
+import { Dvcnn, type DvcnnConfig, validateDvcnnConfig } from '../models/dvcnn.js';
 import { Xoshiro128 } from '../random.js';
 import { DVCNN_IDENTITY_KEYS, DVCNN_PLATEAU, type DvcnnTrainConfig, downsampleOf, resolveDvcnnConfig } from './dvcnn-config.js';
 import { DVCNN_METRIC_COLUMNS, type MetricsRow } from './metrics.js';
 import { plateaued } from './plateau.js';
 import { type Checkpoint, checkResumable, prepareRunDir, type RunDir } from './rundir.js';
-
-/** Weights above this many bytes are not checkpointed (the checkpoint is one base64 JSON string). */
-export const MAX_CHECKPOINT_BYTES = 320 * 2 ** 20;
 
 /** Statistics of one layer over the probe images (all units x all images). */
 export interface LayerStats {
@@ -81,32 +78,16 @@ export function readTestResult(runDir: string): TestResult | undefined {
  * at the top, so one global rate is either unstable at the top or frozen at the bottom.
  */
 export function momentScales(model: Dvcnn, x: tf.Tensor2D): { moments: number[]; scales: number[] } {
-  const trace: LayerTrace = { f: [], y: [] };
   const m0 = tf.tidy(() => (tf.mean(tf.square(x)).dataSync() as Float32Array)[0]);
-  tf.tidy(() => {
-    model.hidden(x, trace);
-  });
   const moments = [m0];
-  for (let l = 0; l < trace.y.length; l++) {
-    moments.push(tf.tidy(() => (tf.mean(tf.square(trace.y[l])).dataSync() as Float32Array)[0]));
-    trace.f[l].dispose();
-    trace.y[l].dispose();
-  }
+  tf.dispose(model.hidden(x, (_, __, y) => moments.push((tf.mean(tf.square(y)).dataSync() as Float32Array)[0])));
   return { moments, scales: moments.map((m) => Math.min(1, m0 / m)) };
 }
 
 /** Per-unit mean of each layer's input over the rows of `x` (index depth = the output layer's input). */
 export function inputMeans(model: Dvcnn, x: tf.Tensor2D): Float32Array[] {
-  const trace: LayerTrace = { f: [], y: [] };
   const out = [tf.tidy(() => tf.mean(x, 0).dataSync() as Float32Array)];
-  tf.tidy(() => {
-    model.hidden(x, trace);
-  });
-  for (let l = 0; l < trace.y.length; l++) {
-    out.push(tf.tidy(() => tf.mean(trace.y[l], 0).dataSync() as Float32Array));
-    trace.f[l].dispose();
-    trace.y[l].dispose();
-  }
+  tf.dispose(model.hidden(x, (_, __, y) => out.push(tf.mean(y, 0).dataSync() as Float32Array)));
   return out;
 }
 
@@ -119,19 +100,15 @@ function quantile(sorted: Float32Array, p: number): number {
 
 /** Per-layer statistics of f and y over the rows of `x`. */
 export function layerStats(model: Dvcnn, x: tf.Tensor2D): LayerStats[] {
-  const trace: LayerTrace = { f: [], y: [] };
-  tf.tidy(() => {
-    model.hidden(x, trace);
-  });
   const out: LayerStats[] = [];
-  for (let l = 0; l < trace.f.length; l++) {
-    const f = trace.f[l].dataSync() as Float32Array;
-    const y = trace.y[l].dataSync() as Float32Array;
+  const d = model.config.width;
+  const visit = (l: number, fT: tf.Tensor2D, yT: tf.Tensor2D) => {
+    const f = fT.dataSync() as Float32Array;
+    const y = yT.dataSync() as Float32Array;
     let sf = 0;
     let sy = 0;
     let zero = 0;
     let norms = 0;
-    const d = model.config.width;
     for (let r = 0; r < y.length; r += d) {
       let sq = 0;
       for (let k = r; k < r + d; k++) {
@@ -155,9 +132,8 @@ export function layerStats(model: Dvcnn, x: tf.Tensor2D): LayerStats[] {
       q95: quantile(sorted, 0.95),
       nearZero: zero / f.length,
     });
-    trace.f[l].dispose();
-    trace.y[l].dispose();
-  }
+  };
+  tf.dispose(model.hidden(x, visit));
   return out;
 }
 
@@ -294,9 +270,6 @@ export async function trainDvcnn(rawConfig: Partial<Record<keyof DvcnnTrainConfi
   const order = new Int32Array(data.train.n).map((_, i) => i);
   const xBatch = new Float32Array(config.batchSize * features);
   const yBatch = new Int32Array(config.batchSize);
-  // the run-directory checkpoint is one base64 JSON string; V8 strings stop near 512 M characters
-  const canCheckpoint = (config.depth * (features + 2) * features + 11 * features) * 4 <= MAX_CHECKPOINT_BYTES;
-  if (outDir && !canCheckpoint) warnings.push(`no checkpoints: ${config.depth} layers of ${features} units exceed the ${MAX_CHECKPOINT_BYTES / 2 ** 20} MiB a checkpoint can hold; an interrupted run starts again`);
   for (const w of warnings) opts.onLog?.(`warning: ${w}`);
   let startEpoch = 0;
   let statsBefore: LayerStats[] | undefined;
@@ -305,13 +278,14 @@ export async function trainDvcnn(rawConfig: Partial<Record<keyof DvcnnTrainConfi
       const ck = previous ? run.loadCheckpoint() : null;
       const before = ck ? readLayerStats(run.dir, 0) : undefined;
       if (ck && before) {
+        // each assign in a tidy: the assigned tensor, left alive, would keep the variable's data after its next assign
         for (let l = 0; l < config.depth; l++) {
-          model.a[l].assign(tf.tensor2d(ck.variables[`a${l}`].data, [features, features]));
-          model.b[l].assign(tf.tensor1d(ck.variables[`b${l}`].data));
+          tf.tidy(() => model.a[l].assign(tf.tensor2d(ck.variables[`a${l}`].data, [features, features])));
+          tf.tidy(() => model.b[l].assign(tf.tensor1d(ck.variables[`b${l}`].data)));
         }
         if (config.center !== 'none') model.setCenters(Array.from({ length: config.depth + 1 }, (_, l) => ck.variables[`c${l}`].data), false);
-        model.outW.assign(tf.tensor2d(ck.variables.outW.data, [features, 10]));
-        model.outB.assign(tf.tensor1d(ck.variables.outB.data));
+        tf.tidy(() => model.outW.assign(tf.tensor2d(ck.variables.outW.data, [features, 10])));
+        tf.tidy(() => model.outB.assign(tf.tensor1d(ck.variables.outB.data)));
         const extra = ck.extra as { lrScale?: number[]; steps: number; stepSeconds: number; order: number[] };
         for (let e = 1; e <= ck.epoch; e++) rng.shuffle(order);
         if (!extra.order || extra.order.length !== order.length || extra.order.some((v, i) => v !== order[i])) {
@@ -338,7 +312,7 @@ export async function trainDvcnn(rawConfig: Partial<Record<keyof DvcnnTrainConfi
     throw e;
   }
   const checkpoint = (epoch: number) => {
-    if (!run || !canCheckpoint) return;
+    if (!run) return;
     const variables: Checkpoint['variables'] = {};
     const w = model.weights();
     for (let l = 0; l < config.depth; l++) {

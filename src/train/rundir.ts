@@ -4,8 +4,11 @@
  *   config.json            the full resolved config
  *   metrics.csv / .jsonl   one row per epoch, appended and fsync'ed as each epoch ends
  *   mi-layers.csv / .jsonl one row per MI epoch and pair of layers (--mi-layers; src/train/mi-layers.ts), likewise
- *   checkpoint/state.json  every variable (weights, BN moving stats, optimiser slots) + the epoch it ends;
- *                          written to a temp file, fsync'ed, then renamed, so a kill never leaves a broken one
+ *   checkpoint/state.json  the epoch it ends, the trainer's extra state, and where each variable (weights, BN
+ *                          moving stats, optimiser slots) lies in checkpoint/variables-<E>.f32 (raw float32,
+ *                          little-endian, one variable after another); the data file is written first, then
+ *                          state.json, each to a temp file, fsync'ed and renamed, so a kill never leaves a broken
+ *                          pair, and no size is too large (a 1,000-layer DVCNN's 2.3 GiB included)
  *   activations/           epoch-<E>-first.npy, epoch-<E>-last.npy when asked (Hodas & Stinis)
  *   layer-stats-epoch-<E>.json  per-layer statistics of the first and last epoch (DVCNN)
  *   done.json              when the run finished
@@ -15,10 +18,10 @@
  * full disk is an error that leaves the last checkpoint and metrics as they were). One writer at a time: the
  * directory is locked (src/io/lock.ts) from prepareRunDir until done.json is written or the process ends.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, rmSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { csvRows, csvText } from '../csv.js';
-import { configError, ioError, usageError } from '../errors.js';
+import { configError, internalError, ioError, usageError } from '../errors.js';
 import { makeDirs } from '../io/dirs.js';
 import { appendDurable, writeFileDurable } from '../io/durable.js';
 import { fsCause, fsError } from '../io/fs-errors.js';
@@ -30,6 +33,24 @@ export interface Checkpoint {
   epoch: number;
   variables: Record<string, { shape: number[]; data: Float32Array }>;
   extra?: Record<string, unknown>;
+}
+
+/** checkpoint/state.json as written: format 2 (a data file beside it), or format 1 (base64 inside; read only). */
+type CheckpointFile = { epoch: number; extra: Record<string, unknown> } & (
+  | { format: 2; data: string; bytes: number; variables: Record<string, { shape: number[]; offset: number; length: number }> }
+  | { format?: 1; variables: Record<string, { shape: number[]; data: string }> }
+);
+
+const DATA_FILE = /^variables-\d+\.f32$/;
+
+/** Reads exactly buf.length bytes at `position` (readSync may return fewer). */
+function readFully(fd: number, buf: Uint8Array, position: number): void {
+  let done = 0;
+  while (done < buf.length) {
+    const n = readSync(fd, buf, done, buf.length - done, position + done);
+    if (n <= 0) throw internalError('checkpoint', `read ended after ${done} of ${buf.length} bytes`);
+    done += n;
+  }
 }
 
 const RUN_FILES = ['config.json', 'metrics.csv', 'metrics.jsonl', 'mi-layers.csv', 'mi-layers.jsonl', 'checkpoint', 'activations', 'done.json'];
@@ -104,35 +125,69 @@ export class RunDir {
   }
 
   saveCheckpoint(ck: Checkpoint): void {
+    const folder = this.path('checkpoint');
     try {
-      mkdirSync(this.path('checkpoint'), { recursive: true });
+      mkdirSync(folder, { recursive: true });
     } catch (e) {
-      throw fsError(this.path('checkpoint'), e, 'create the folder');
+      throw fsError(folder, e, 'create the folder');
     }
-    const variables: Record<string, { shape: number[]; data: string }> = {};
+    const dataFile = `variables-${ck.epoch}.f32`;
+    const variables: Record<string, { shape: number[]; offset: number; length: number }> = {};
+    const parts: Uint8Array[] = [];
+    let bytes = 0;
     for (const [k, v] of Object.entries(ck.variables)) {
-      variables[k] = { shape: v.shape, data: Buffer.from(v.data.buffer, v.data.byteOffset, v.data.byteLength).toString('base64') };
+      variables[k] = { shape: v.shape, offset: bytes, length: v.data.length };
+      parts.push(new Uint8Array(v.data.buffer, v.data.byteOffset, v.data.byteLength));
+      bytes += v.data.byteLength;
     }
-    writeFileDurable(this.path('checkpoint', 'state.json'), JSON.stringify({ format: 1, epoch: ck.epoch, extra: ck.extra ?? {}, variables }));
+    writeFileDurable(join(folder, dataFile), parts);
+    writeFileDurable(join(folder, 'state.json'), JSON.stringify({ format: 2, epoch: ck.epoch, extra: ck.extra ?? {}, data: dataFile, bytes, variables }));
+    // older epochs' data files are unreferenced now; one left behind (a failed delete) costs only space
+    for (const f of readdirSync(folder)) {
+      if (DATA_FILE.test(f) && f !== dataFile) rmSync(join(folder, f), { force: true });
+    }
     // a child of `reproduce` whose parent died stops here, its epoch complete on disk
     checkParent();
   }
 
+  /** The last checkpoint, or null when there is none; format 1 (every variable base64 in state.json) is read too. */
   loadCheckpoint(): Checkpoint | null {
     const p = this.path('checkpoint', 'state.json');
     if (!existsSync(p)) return null;
-    let raw: { epoch: number; extra: Record<string, unknown>; variables: Record<string, { shape: number[]; data: string }> };
+    let raw: CheckpointFile;
     try {
       raw = JSON.parse(readFileSync(p, 'utf8'));
     } catch (e) {
       throw configError(p, `unreadable checkpoint (${(e as Error).message}); start again with --force`);
     }
     const variables: Checkpoint['variables'] = {};
-    for (const [k, v] of Object.entries(raw.variables)) {
-      const buf = Buffer.from(v.data, 'base64');
-      const data = new Float32Array(buf.byteLength / 4);
-      new Uint8Array(data.buffer).set(buf);
-      variables[k] = { shape: v.shape, data };
+    if (raw.format === 2) {
+      if (typeof raw.data !== 'string' || !DATA_FILE.test(raw.data)) throw configError(p, `names no data file (${JSON.stringify(raw.data)}); start again with --force`);
+      const dataPath = this.path('checkpoint', raw.data);
+      let fd: number;
+      try {
+        fd = openSync(dataPath, 'r');
+      } catch (e) {
+        throw configError(dataPath, `the checkpoint's data file cannot be read (${fsCause(e, dataPath)}); start again with --force`);
+      }
+      try {
+        const size = fstatSync(fd).size;
+        if (size !== raw.bytes) throw configError(dataPath, `holds ${size} bytes where state.json expects ${raw.bytes} (a damaged checkpoint); start again with --force`);
+        for (const [k, v] of Object.entries(raw.variables)) {
+          const data = new Float32Array(v.length);
+          readFully(fd, new Uint8Array(data.buffer), v.offset);
+          variables[k] = { shape: v.shape, data };
+        }
+      } finally {
+        closeSync(fd);
+      }
+    } else {
+      for (const [k, v] of Object.entries(raw.variables)) {
+        const buf = Buffer.from(v.data, 'base64');
+        const data = new Float32Array(buf.byteLength / 4);
+        new Uint8Array(data.buffer).set(buf);
+        variables[k] = { shape: v.shape, data };
+      }
     }
     return { epoch: raw.epoch, variables, extra: raw.extra };
   }
