@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { type Outcome } from '../src/stats/decision.js';
 import { judgeClaim, miBandOf, tally, verdictSection } from '../src/figures/hodas-stinis/judge.js';
-import type { ClaimRow, ClaimRun } from '../src/figures/hodas-stinis/measures.js';
+import { type ClaimRow, type ClaimRun, finalError } from '../src/figures/hodas-stinis/measures.js';
 import { FIGURE_4_CLAIMS, FIGURE_5_CLAIMS, type PaperClaim } from '../src/figures/hodas-stinis/paper-claims.js';
 import { Xoshiro128 } from '../src/random.js';
 
@@ -206,6 +206,22 @@ describe('each claim on synthetic runs whose answer is known', () => {
       });
     }
   }
+});
+
+describe('the final test error', () => {
+  it('is the median of the last 5 % of epochs, so a run that ends inside a spike keeps its accuracy', () => {
+    // shaped as Figure 4's MLP W = 32 seed 4 (2026-12-02): about 4.6 % at the end, 7.78 % at its last epoch
+    const base: ClaimRun = { run: 'mlp-w32-d5-s4', panel: 'A', arch: 'mlp', width: 32, depth: 5, seed: 4, rows: [] };
+    const rows = Array.from({ length: 301 }, (_, e) => ({ epoch: e, mi: null, valError: e < 280 ? 0.9 - (0.9 - 0.046) * Math.min(1, e / 250) : 0.046 + 0.001 * (e % 2) }));
+    rows[299].valError = 0.06;
+    rows[300].valError = 0.0778;
+    // the last 15 epochs (286-300): 13 at 4.6-4.7 %, two in the spike; the median is 4.7 %
+    expect(finalError({ ...base, rows })).toBeCloseTo(0.047, 12);
+    // a short run: its last epoch alone (5 % of 10 epochs is 0.5, rounded to 1)
+    const short = rows.slice(0, 11);
+    expect(finalError({ ...base, rows: short })).toBe(short[10].valError);
+    expect(finalError({ ...base, rows: [] })).toBeUndefined();
+  });
 });
 
 describe('judging', () => {

@@ -4,6 +4,7 @@ declare module 'jstat' {
     jStat: {
       studentt: { inv(p: number, dof: number): number };
       spearmancoeff(a: number[], b: number[]): number;
+      median(a: number[]): number;
     };
   };
   export default jstat;

@@ -6,6 +6,7 @@
 import { allOf, decide, describeRule, type Outcome, OUTCOMES, type Rule } from '../../stats/decision.js';
 import { correlationInterval } from '../../stats/correlation.js';
 import { type Interval, meanInterval } from '../../stats/interval.js';
+import { median } from '../../stats/median.js';
 import type { EffectPart, Unit } from './effects.js';
 import { type ClaimRun, miBands } from './measures.js';
 import type { PaperClaim } from './paper-claims.js';
@@ -30,12 +31,6 @@ export interface ClaimVerdict {
   claim: PaperClaim;
   outcome: Outcome;
   parts: PartVerdict[];
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
 /** The band an MI effect is judged against: the median noise band of the MI points of the runs it used. */

@@ -13,7 +13,7 @@ import type { FigureContext, FigureResult, Preset } from '../pipeline/figure.js'
 import { writeChart } from '../pipeline/render.js';
 import { type RunOutcome, type RunSpec, runAll } from '../pipeline/runner.js';
 import { type ClaimVerdict, formatInterval, judgeAll, tally, verdictSection } from './judge.js';
-import type { ClaimRun } from './measures.js';
+import { type ClaimRun, FINAL_SHARE } from './measures.js';
 import type { PaperClaim } from './paper-claims.js';
 import { DATA_COLUMNS, DIRECTION_NOTE, type DataRow, type RunSettings, type Trace, alone, dataRows, sideBySide, trajectoryPanel } from './traces.js';
 
@@ -208,7 +208,7 @@ export function commonConditions(size: PresetSize, bn: string, traces: readonly 
   const images = s?.miSamples === 'all' || !s ? 'all validation images' : `the first ${s.miSamples} validation images`;
   return {
     evaluation: `BatchNorm at evaluation: ${bn}`,
-    schedule: `schedule: ${batches}, lr 1e-3; ${length}; ${epochsNote(traces)}`,
+    schedule: `schedule: ${batches}, lr 1e-3; ${length}; ${epochsNote(traces)}; final test error: the median over each run's last ${100 * FINAL_SHARE} % of epochs`,
     mi:
       `MI over ${images}${variant ? ` (variant: the first ${s?.miVariantSamples || 'all'})` : ''}, KSG k=3, bits; noise band: ` +
       (variant ? 'none measured for the variant: the default 0.1 bits' : '2 SE over 3 disjoint interleaved thirds'),
