@@ -106,6 +106,24 @@ describe('a net trains the same with the sparse first layer as with tf.matMul', 
   });
 });
 
+describe("the evaluations' shared first-layer product", () => {
+  it('forward with firstProduct(x) handed in is bit for bit forward without it, in both BatchNorm modes', () => {
+    const net = new HodasNet({ arch: 'shortcut-residual', width: 8, depth: 5, inputDim: d, classes: 10 }, 3);
+    const x: NetInput = { sparse: new SparseInput(data.val.x, data.val.n, d), rows: null };
+    const z0 = tf.tidy(() => net.firstProduct(x));
+    for (const mode of ['batch', 'moving'] as const) {
+      const [a, b] = [undefined, z0].map((z) => tf.tidy(() => {
+        const r = net.forward(x, mode, z);
+        return [r.logits, r.first, r.last].map((t) => Array.from(t.dataSync()));
+      }));
+      expect(b, mode).toEqual(a);
+    }
+    expect(z0.isDisposed).toBe(false);
+    z0.dispose();
+    net.dispose();
+  });
+});
+
 describe('trainRun with and without the sparse first layer', () => {
   afterEach(() => {
     delete process.env.INFOFLOW_SPARSE;

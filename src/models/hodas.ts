@@ -362,14 +362,22 @@ export class HodasNet {
     return out;
   }
 
-  /** Forward pass in inference mode (call inside tf.tidy). */
-  forward(x: NetInput, bn: 'batch' | 'moving' = 'batch'): EvalResult {
+  /**
+   * x W0, the first layer's product before BatchNorm: the same for every evaluation mode, so a caller that
+   * evaluates x under both (a run's primary and variant) computes it once and hands it to `forward`.
+   */
+  firstProduct(x: NetInput): tf.Tensor2D {
+    return this.product(x, this.p('W0'));
+  }
+
+  /** Forward pass in inference mode (call inside tf.tidy); `z0`, when given, is `firstProduct(x)`. */
+  forward(x: NetInput, bn: 'batch' | 'moving' = 'batch', z0?: tf.Tensor2D): EvalResult {
     const L = this.spec.depth;
     const s: tf.Tensor2D[] = [];
     const a: tf.Tensor2D[] = [];
     let h: NetInput = x;
     for (let i = 0; i < L; i++) {
-      const z = this.product(h, this.p(`W${i}`));
+      const z = i === 0 && z0 ? z0 : this.product(h, this.p(`W${i}`));
       let centred: tf.Tensor2D;
       let variance: tf.Tensor;
       if (bn === 'batch') ({ centred, variance } = this.moments(z));

@@ -249,9 +249,11 @@ export async function trainRun(
       // epoch is the last is known only once its error is, under --until-plateau)
       t0 = performance.now();
       const wantDump = dumpEpochs.has(epoch);
+      // both evaluations share the first layer's product (the largest of the pass: 784 sparse inputs)
+      const z0 = config.bnEvalVariant !== 'none' ? tf.tidy(() => net.firstProduct(valInput)) : undefined;
       const evaluate = (mode: BnEval, keep: boolean, layers = false) =>
         tf.tidy(() => {
-          const r = net.forward(valInput, mode);
+          const r = net.forward(valInput, mode, z0);
           const errs = tf.sum(tf.cast(tf.notEqual(tf.argMax(r.logits, 1), yVal), 'float32'));
           return keep ? [errs, r.first, r.last, ...(layers ? r.layers : [])] : [errs];
         });
@@ -271,6 +273,7 @@ export async function trainRun(
         if (v.length > 1) variantData = [(await v[1].data()) as Float32Array, (await v[2].data()) as Float32Array];
         tf.dispose(v);
       }
+      z0?.dispose();
       // Keras's moving averages lag the weights by about 1 / (1 - momentum) = 100 steps, one an epoch at full
       // batch: their error can stall for tens of epochs while the batch-statistics error still falls (docs/FIGURES.md,
       // "Convergence"), so a run stops only once every validation error it records has plateaued
