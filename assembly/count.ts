@@ -6,7 +6,7 @@
  * the result is the same for any split of the positions over callers.
  */
 import { hmax8, maxNormBounded, rowMax8, surelyBelow, surelyNotBelow, threshold } from './filter';
-import { Block, Header, QBLOCK, REC_COUNT, REC_KTH, REC_ND, WORD, record, row8Bytes, sliceBytes, slotBlock } from './layout';
+import { Block, blockEnd, Header, REC_COUNT, REC_KTH, REC_ND, WORD, record, row8Bytes, sliceBytes, slotBlock } from './layout';
 import { scanTwo, slabRows, withoutSelf, wordMask } from './slabs';
 
 /** How many of `bits` (positions w0 + bit) lie strictly within r of the query (part rows at `row`, u8 row `row8`). */
@@ -89,12 +89,9 @@ export function count(h: Header, p0: i32, p1: i32, slot: i32): void {
   const b = slotBlock(h, slot);
   const dxp = <i32>h.dxp;
   const dyp = <i32>h.dyp;
-  let p = p0;
-  while (p < p1) {
-    let end = (p / QBLOCK + 1) * QBLOCK;
-    if (end > p1) end = p1;
+  for (let p = p0, end = 0; p < p1; p = end) {
+    end = blockEnd(p, p1);
     countBlock(h, b, p, end, 0, <i32>h.dx, dxp, h.radii ? h.radX : h.eps, h.xRow8, h.nx);
     if (dyp > 0) countBlock(h, b, p, end, dxp, <i32>h.dy, dyp, h.radii ? h.radY : h.eps, h.yRow8, h.ny);
-    p = end;
   }
 }

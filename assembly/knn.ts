@@ -8,7 +8,7 @@
  * ties at the k-th distance need no order).
  */
 import { hmax8, maxNormBounded, rowMax8, surelyNotBelow, threshold } from './filter';
-import { Block, Header, QBLOCK, REC_KTH, REC_ND, REC_T8, WORD, record, row8Bytes, sliceBytes, slotBlock } from './layout';
+import { Block, blockEnd, Header, REC_KTH, REC_ND, REC_T8, WORD, record, row8Bytes, sliceBytes, slotBlock } from './layout';
 import { scanTwo, scanWord, slabRows, withoutSelf, wordMask } from './slabs';
 
 /** The next float64 above r >= 0: d < nextUp(r) exactly when d <= r, for the strict comparisons of the search and the counts. */
@@ -133,10 +133,8 @@ function knnBlock(h: Header, b: Block, p0: i32, p1: i32): void {
 
 /** Blocks of up to QBLOCK positions (cut on multiples of QBLOCK) over [p0, p1): the k-NN, or with `ball` KSG-2's radii. */
 @inline function blocks(h: Header, b: Block, p0: i32, p1: i32, ball: bool): void {
-  let p = p0;
-  while (p < p1) {
-    let end = (p / QBLOCK + 1) * QBLOCK;
-    if (end > p1) end = p1;
+  for (let p = p0, end = 0; p < p1; p = end) {
+    end = blockEnd(p, p1);
     if (ball) ballBlock(h, b, p, end);
     else {
       knnBlock(h, b, p, end);
@@ -148,7 +146,6 @@ function knnBlock(h: Header, b: Block, p0: i32, p1: i32): void {
         if (h.keep) memory.copy(h.best + at * (k << 3), best, k << 3);
       }
     }
-    p = end;
   }
 }
 

@@ -148,6 +148,12 @@ export function slotBlock(h: Header, slot: i32): Block {
   return b;
 }
 
+/** The end of the block that starts at position p: the next multiple of QBLOCK, or p1. */
+@inline export function blockEnd(p: i32, p1: i32): i32 {
+  const end = (p / QBLOCK + 1) * QBLOCK;
+  return end < p1 ? end : p1;
+}
+
 /** Query i's record in the block. */
 @inline export function record(b: Block, i: i32): usize {
   return b.recs + <usize>i * b.stride;
