@@ -91,6 +91,34 @@ describe('DVCNN layer wiring', () => {
   });
 });
 
+describe('memory: one copy of the weights, one layer at a time', () => {
+  it('holds each weight once after assigns (no initial tensor keeps a copy), and hidden() keeps only its output', () => {
+    // at 1,000 layers of 784 units a second copy (2.3 GiB) or every layer's tensors would exceed wasm's 4 GiB
+    const before = tf.memory().numBytes;
+    const m = new Dvcnn(config({ depth: 12 }));
+    const own = tf.memory().numBytes - before;
+    const { width: d, depth, classes } = m.config;
+    // the variables, and the two masks
+    expect(own).toBe((depth * (d * d + d) + d * classes + classes + 2 * d * d) * 4);
+    randomize(m, 3);
+    randomize(m, 4);
+    expect(tf.memory().numBytes - before).toBe(own);
+    const x = tf.tensor2d(new Float32Array(8 * d).fill(0.5), [8, d]);
+    const tensors = tf.memory().numTensors;
+    let seen = 0;
+    const h = m.hidden(x, (l, f, y) => {
+      seen++;
+      expect([f.shape, y.shape, f.isDisposed]).toEqual([[8, d], [8, d], false]);
+      // while layer l runs, no more than two layers' worth of tensors are alive beside the model
+      expect(tf.memory().numTensors - tensors).toBeLessThan(12);
+    });
+    expect(seen).toBe(depth);
+    expect(tf.memory().numTensors).toBe(tensors + 1);
+    tf.dispose([h, x]);
+    m.dispose();
+  });
+});
+
 describe('volume conservation', () => {
   it('each tfjs layer has a unit-diagonal triangular Jacobian (exact, by perturbing one input at a time)', () => {
     for (const triangle of ['upper', 'lower'] as const) {
