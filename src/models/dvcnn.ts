@@ -456,8 +456,9 @@ export class Dvcnn {
     const d = this.config.width;
     this.kernelFresh = false;
     this.tfFresh = true;
+    const masks = { upper: maskValues(d, 'upper'), lower: maskValues(d, 'lower') };
     for (let l = 0; l < this.config.depth; l++) {
-      const m = maskValues(d, orientationOf(this.config.triangle, l));
+      const m = masks[orientationOf(this.config.triangle, l)];
       const a = Float32Array.from(w.a[l], (v, k) => v * m[k]);
       tf.tidy(() => {
         this.va[l].assign(tf.tensor2d(a, [d, d]));

@@ -7,6 +7,7 @@ import { BACKGROUNDS, type Background } from '../data/background.js';
 import { usageError } from '../errors.js';
 import { ACTIVATIONS, type DvcnnConfig, MAX_DEPTH, TRIANGLES } from '../models/dvcnn.js';
 import { choiceOption, finiteOption, intOption, positiveOption, rejectUnknownKeys } from './options.js';
+import { PLATEAU } from './plateau.js';
 
 export const CENTER_MODES = ['none', 'output', 'all'] as const;
 /** 'output': only the softmax layer's input is centred; 'all': every layer's (Dvcnn.setCenters) */
@@ -22,7 +23,7 @@ export type StopRule = (typeof STOP_RULES)[number];
  * train's plateau rule (src/train/plateau.ts: < 0.1 points of validation error gained over the last 20 % of
  * the epochs) from epoch 10 instead of 50: DVCNN budgets here are tens of epochs, and the net overfits early.
  */
-export const DVCNN_PLATEAU = { window: 0.2, minGain: 0.001, minEpochs: 10, spike: 0.005 } as const;
+export const DVCNN_PLATEAU = { ...PLATEAU, minEpochs: 10 } as const;
 export type LrScaling = (typeof LR_SCALINGS)[number];
 
 /** Units per layer = input features: MNIST's 28x28 pixels, or their 2x2 or 4x4 block means. */

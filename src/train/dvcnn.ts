@@ -278,14 +278,14 @@ export async function trainDvcnn(rawConfig: Partial<Record<keyof DvcnnTrainConfi
       const ck = previous ? run.loadCheckpoint() : null;
       const before = ck ? readLayerStats(run.dir, 0) : undefined;
       if (ck && before) {
-        // each assign in a tidy: the assigned tensor, left alive, would keep the variable's data after its next assign
-        for (let l = 0; l < config.depth; l++) {
-          tf.tidy(() => model.a[l].assign(tf.tensor2d(ck.variables[`a${l}`].data, [features, features])));
-          tf.tidy(() => model.b[l].assign(tf.tensor1d(ck.variables[`b${l}`].data)));
-        }
+        const layers = Array.from({ length: config.depth }, (_, l) => l);
+        model.setWeights({
+          a: layers.map((l) => ck.variables[`a${l}`].data),
+          b: layers.map((l) => ck.variables[`b${l}`].data),
+          outW: ck.variables.outW.data,
+          outB: ck.variables.outB.data,
+        });
         if (config.center !== 'none') model.setCenters(Array.from({ length: config.depth + 1 }, (_, l) => ck.variables[`c${l}`].data), false);
-        tf.tidy(() => model.outW.assign(tf.tensor2d(ck.variables.outW.data, [features, 10])));
-        tf.tidy(() => model.outB.assign(tf.tensor1d(ck.variables.outB.data)));
         const extra = ck.extra as { lrScale?: number[]; steps: number; stepSeconds: number; order: number[] };
         for (let e = 1; e <= ck.epoch; e++) rng.shuffle(order);
         if (!extra.order || extra.order.length !== order.length || extra.order.some((v, i) => v !== order[i])) {
