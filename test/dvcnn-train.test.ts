@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { InfoflowError } from '../src/errors.js';
 import { dvcnnSpec } from '../src/figures/dvcnn/runs.js';
 import { trainArgs } from '../src/figures/pipeline/runner.js';
-import { DEFAULT_DVCNN_TRAIN, type DvcnnTrainConfig, resolveDvcnnConfig } from '../src/train/dvcnn-config.js';
+import { DEFAULT_DVCNN_TRAIN, type DvcnnTrainConfig, lrOfEpoch, resolveDvcnnConfig } from '../src/train/dvcnn-config.js';
 import { TrainingStopped, trainDvcnn } from '../src/train/dvcnn.js';
 import { DVCNN_METRIC_COLUMNS } from '../src/train/metrics.js';
 import { type Checkpoint, RunDir } from '../src/train/rundir.js';
@@ -131,6 +131,9 @@ describe('training options', () => {
       [{ clipNorm: 0 }, /^--clip-norm: must be a positive number/],
       [{ lr: -1 }, /^--lr: /],
       [{ width: 100 }, /^--width: must be 784, 196 or 49/],
+      [{ lrStart: 0.01 }, /^--lr-start-epochs: is needed too: --lr-start RATE and --lr-start-epochs N go together/],
+      [{ lrStartEpochs: 3 }, /^--lr-start: is needed too/],
+      [{ lrStart: 0.01, lrStartEpochs: 0 }, /^--lr-start-epochs: /],
       [{ lrr: 0.1 }, /^lrr: not a train-dvcnn config key; did you mean 'lr'\?$/],
       [{ biasInt: 0 }, /^biasInt: not a train-dvcnn config key; did you mean 'biasInit'\?$/],
     ];
@@ -138,6 +141,23 @@ describe('training options', () => {
       expect(() => resolveDvcnnConfig({ ...config, ...over })).toThrow(InfoflowError);
       expect(() => resolveDvcnnConfig({ ...config, ...over })).toThrow(re);
     }
+  });
+
+  it('the two-step schedule: lrStart for the first lrStartEpochs epochs, then lr', () => {
+    const schedule = { lr: 0.001, lrStart: 0.01, lrStartEpochs: 2 };
+    expect([1, 2, 3, 10].map((e) => lrOfEpoch(schedule, e))).toEqual([0.01, 0.01, 0.001, 0.001]);
+    expect(lrOfEpoch({ lr: 0.001 }, 1)).toBe(0.001);
+  });
+
+  it('the trainer steps at lrStart in the first epochs: the same rows as one rate when lrStart = lr, other rows when not', async () => {
+    const small = { ...config, center: 'none' as const, lrScaling: 'none' as const, depth: 3, epochs: 2, lr: 0.001 };
+    const rows = async (name: string, over: Partial<DvcnnTrainConfig>) =>
+      (await trainDvcnn({ ...small, ...over }, { outDir: join(out, name), backend: 'wasm' })).rows.map(({ secondsTrain, secondsForward, ...r }) => r);
+    const one = await rows('lr-one', {});
+    expect(await rows('lr-same-start', { lrStart: 0.001, lrStartEpochs: 1 })).toEqual(one);
+    const started = await rows('lr-big-start', { lrStart: 1, lrStartEpochs: 1 });
+    expect(started[0]).toEqual(one[0]);
+    expect(started[1].trainLoss).not.toBe(one[1].trainLoss);
   });
 
   it('train-dvcnn takes every config key as a flag, and prints one JSON object per epoch with --json', () => {

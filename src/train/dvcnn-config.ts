@@ -49,8 +49,15 @@ export interface DvcnnTrainConfig extends Omit<DvcnnConfig, 'classes'> {
   /** the most epochs; with stop 'plateau' the run may end earlier */
   epochs: number;
   stop: StopRule;
-  /** plain SGD learning rate */
+  /** plain SGD learning rate (after the first `lrStartEpochs` epochs, when those are set) */
   lr: number;
+  /**
+   * a two-step schedule: plain SGD at `lrStart` for the first `lrStartEpochs` epochs, then at `lr`. A large
+   * first rate removes the drift (the top layers' inputs of ~36 make a common direction too stiff for any rate
+   * that moves the digit's directions; docs/DVCNN.md, "The learning rate"); undefined: `lr` throughout
+   */
+  lrStart?: number;
+  lrStartEpochs?: number;
   batchSize: number;
   /** validation images whose per-layer statistics are recorded before and after training */
   probe: number;
@@ -86,6 +93,8 @@ export const DEFAULT_DVCNN_TRAIN: DvcnnTrainConfig = {
   epochs: 10,
   stop: 'cap',
   lr: 0.01,
+  lrStart: undefined,
+  lrStartEpochs: undefined,
   batchSize: 50,
   probe: 500,
   lrScaling: 'none',
@@ -138,10 +147,30 @@ export function resolveDvcnnConfig(raw: Partial<Record<keyof DvcnnTrainConfig, u
     epochs: intOption('--epochs', get('epochs'), 0, 1_000_000),
     stop: choiceOption('--stop', get('stop'), STOP_RULES),
     lr: positiveOption('--lr', get('lr')),
+    ...lrStartOptions(optional('lrStart', (v) => positiveOption('--lr-start', v)), optional('lrStartEpochs', (v) => intOption('--lr-start-epochs', v, 1, 1_000_000))),
     batchSize: intOption('--batch-size', get('batchSize'), 1, 10_000),
     probe: intOption('--probe', get('probe'), 1, 2_000, ' (validation images)'),
     lrScaling: choiceOption('--lr-scaling', get('lrScaling'), LR_SCALINGS),
     clipNorm: optional('clipNorm', (v) => positiveOption('--clip-norm', v)),
     center: choiceOption('--center', get('center'), CENTER_MODES),
   };
+}
+
+function lrStartOptions(lrStart: number | undefined, lrStartEpochs: number | undefined): Pick<DvcnnTrainConfig, 'lrStart' | 'lrStartEpochs'> {
+  if ((lrStart === undefined) !== (lrStartEpochs === undefined)) {
+    throw usageError(lrStart === undefined ? '--lr-start' : '--lr-start-epochs', 'is needed too: --lr-start RATE and --lr-start-epochs N go together (RATE for the first N epochs, then --lr)');
+  }
+  return { lrStart, lrStartEpochs };
+}
+
+/** The SGD rate of an epoch (1-based): `lrStart` for the first `lrStartEpochs`, then `lr`. */
+export function lrOfEpoch(config: Pick<DvcnnTrainConfig, 'lr' | 'lrStart' | 'lrStartEpochs'>, epoch: number): number {
+  return config.lrStart !== undefined && epoch <= (config.lrStartEpochs ?? 0) ? config.lrStart : config.lr;
+}
+
+/** The optimiser in words, for verdict conditions and captions: "plain SGD lr 0.01 for 4 epochs, then 0.0003". */
+export function describeOptimiser(config: Pick<DvcnnTrainConfig, 'center' | 'lr' | 'lrStart' | 'lrStartEpochs'>): string {
+  const name = config.center === 'all' ? 'centred SGD' : 'plain SGD';
+  if (config.lrStart === undefined) return `${name} lr ${config.lr}`;
+  return `${name} lr ${config.lrStart} for ${config.lrStartEpochs} epoch${config.lrStartEpochs === 1 ? '' : 's'}, then ${config.lr}`;
 }

@@ -14,7 +14,7 @@ import type { Dataset } from '../data/splits.js';
 import { configError, ioError } from '../errors.js';
 import { Dvcnn, type DvcnnConfig, validateDvcnnConfig } from '../models/dvcnn.js';
 import { Xoshiro128 } from '../random.js';
-import { DVCNN_IDENTITY_KEYS, DVCNN_PLATEAU, type DvcnnTrainConfig, downsampleOf, resolveDvcnnConfig } from './dvcnn-config.js';
+import { DVCNN_IDENTITY_KEYS, DVCNN_PLATEAU, type DvcnnTrainConfig, downsampleOf, lrOfEpoch, resolveDvcnnConfig } from './dvcnn-config.js';
 import { DVCNN_METRIC_COLUMNS, type MetricsRow } from './metrics.js';
 import { plateaued } from './plateau.js';
 import { type Checkpoint, checkResumable, prepareRunDir, type RunDir } from './rundir.js';
@@ -398,7 +398,7 @@ export async function trainDvcnn(rawConfig: Partial<Record<keyof DvcnnTrainConfi
         const oneHot = tf.tidy(() => tf.oneHot(tf.tensor1d(yBatch, 'int32'), 10) as tf.Tensor2D);
         let c: number;
         try {
-          c = model.step(x, oneHot, { lr: config.lr, lrScale, clipNorm: config.clipNorm });
+          c = model.step(x, oneHot, { lr: lrOfEpoch(config, epoch), lrScale, clipNorm: config.clipNorm });
         } finally {
           x.dispose();
           oneHot.dispose();

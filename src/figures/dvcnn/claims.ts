@@ -3,6 +3,7 @@
  * run), each judged three-way by src/stats: a 95 % t interval over the values, then `decide` under the part's
  * rule, and a claim holds when all its parts do (`allOf`). verdicts.ts writes the table.
  */
+import { describeOptimiser } from '../../train/dvcnn-config.js';
 import type { LayerStats } from '../../train/dvcnn.js';
 import type { MetricsRow } from '../../train/metrics.js';
 import type { FinishedRun } from './runs.js';
@@ -103,7 +104,7 @@ function describe(runs: FinishedRun[], extra = ''): string {
   if (runs.length === 0) return 'no runs';
   const c = runs[0].config;
   const seeds = [...new Set(runs.map((r) => r.config.seed))];
-  const opt = c.center === 'all' ? `centred SGD lr ${c.lr}` : `plain SGD lr ${c.lr}`;
+  const opt = describeOptimiser(c);
   const images = `${c.limitTrain ?? 10_000} training / ${c.limitVal ?? 2_000} validation images`;
   return `${c.width} units, ${extra}${opt}, batch ${c.batchSize}, ${images}, ${c.stop === 'plateau' ? `until the validation error plateaus (at most ${c.epochs} epochs)` : `${c.epochs} epochs`}, ${seeds.length} seed${seeds.length === 1 ? '' : 's'} (${seeds.join(', ')})`;
 }

@@ -10,6 +10,7 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { describeOptimiser } from '../../train/dvcnn-config.js';
 import { writeData } from '../pipeline/data.js';
 import { type FigureContext, type FigureDefinition, type FigureResult, presetTexts } from '../pipeline/figure.js';
 import { writeChart } from '../pipeline/render.js';
@@ -60,7 +61,7 @@ export async function runDvcnnFigure(id: DvcnnFigureId, ctx: FigureContext): Pro
   if (id === 'vc1') {
     const points = finished.flatMap((r) => r.rows.map((row) => ({ depth: r.config.depth, seed: r.config.seed, epoch: row.epoch, trainError: row.trainError, trainLoss: row.trainLoss, valError: row.valError })));
     files.push(...writeData(figureDir, points, { extra }));
-    const chart = await writeChart(vc1Spec(points, `DVCNN training error by depth (MNIST-bg-rand, ${c0.width} units, ${c0.activation}, bias ${c0.biasInit}, plain SGD lr ${c0.lr}; band: ±1 sd over seeds)`), base);
+    const chart = await writeChart(vc1Spec(points, `DVCNN training error by depth (MNIST-bg-rand, ${c0.width} units, ${c0.activation}, bias ${c0.biasInit}, ${describeOptimiser(c0)}; band: ±1 sd over seeds)`), base);
     files.push(chart.svg, chart.png);
     claims = vc1Claims(finished);
   } else if (id === 'vc2') {
