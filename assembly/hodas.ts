@@ -9,6 +9,7 @@
 import { tanhFast4 } from './simd-math';
 
 export { spmm, spmmT } from './sparse';
+export { CHUNK_ROWS, spmmChunks, spmmTChunks } from './sparse-chunks';
 export { matMul, gradBias } from './dvcnn';
 
 // rows per chunk of weightGrad: 64 rows of h and dz (at most 2 x 128 floats each) stay in L1/L2 while every

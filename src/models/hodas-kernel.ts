@@ -8,13 +8,16 @@
  * instead of ~10 tfjs ops over n x W tensors (bench/README.md, the training step's profile).
  *
  * Memory layout (one WebAssembly.Memory per SparseInput, every block 16-byte aligned, rows padded to a multiple
- * of 4 floats, padding zero): the CSR of X (copied once), then per step: the rows, the labels, per parameter its
- * values, RMSprop accumulator and gradient; per layer the BN statistics, zhat (z, overwritten), a, the layer
- * output s (a itself unless a residual joins) and its error signal ds; the head's sum, logits, d logits.
+ * of 4 floats, padding zero): the CSR of X (copied once; minibatch steps read it) and its chunked column layout
+ * (sparse-chunks.ts, built once; full-batch steps read it), then per step: the rows, the labels, per parameter
+ * its values, RMSprop accumulator and gradient; per layer the BN statistics, zhat (z, overwritten), a, the layer
+ * output s (a itself unless a residual joins) and its error signal ds; the head's sum, logits, d logits, and the
+ * chunked products' packed block.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { inputError } from '../errors.js';
 import { SPARSE_BACKENDS, type SparseInput } from './sparse.js';
+import { chunkedColumns } from './sparse-chunks.js';
 import { instantiateKernel, WASM_MAX_PAGES as MAX_PAGES, WASM_PAGE as PAGE, type WasmMemory } from './wasm-module.js';
 
 const BASE = 65536;
@@ -24,6 +27,9 @@ const DENSE = 0;
 interface HodasExports {
   spmm(rowPtr: number, col: number, val: number, rows: number, m: number, b: number, w: number, out: number): void;
   spmmT(rowPtr: number, col: number, val: number, rows: number, m: number, g: number, w: number, d: number, out: number): void;
+  spmmChunks(segFirst: number, segCol: number, segPtr: number, rowIn: number, val: number, n: number, b: number, w: number, out: number, pack: number): void;
+  spmmTChunks(segFirst: number, segCol: number, segPtr: number, rowIn: number, val: number, n: number, g: number, w: number, d: number, out: number, pack: number): void;
+  CHUNK_ROWS: { value: number };
   matMul(x: number, xs: number, w: number, ws: number, bias: number, out: number, os: number, n: number, k: number, m: number, mode: number): void;
   weightGrad(x: number, xs: number, dz: number, n: number, k: number, m: number, out: number): void;
   gradBias(dz: number, dzs: number, n: number, m: number, b: number, rate: number, out: number): void;
@@ -98,6 +104,9 @@ export class HodasKernel {
   private readonly rowPtr = BASE;
   private readonly col: number;
   private readonly val: number;
+  /** the chunked column layout of X (sparse-chunks.ts), for the full-batch products: byte offsets */
+  private readonly chunks: { segFirst: number; segCol: number; segPtr: number; rowIn: number; val: number };
+  private readonly chunkRows: number;
   private readonly scratch: number;
 
   /** The kernel holding this input's CSR (one per SparseInput, created on first use). */
@@ -111,9 +120,22 @@ export class HodasKernel {
     this.sparse = sparse;
     this.col = BASE + pad4(sparse.n + 1) * 4;
     this.val = this.col + pad4(sparse.nnz) * 4;
-    this.scratch = this.val + pad4(sparse.nnz) * 4;
-    ({ memory: this.memory, exports: this.k } = instantiateKernel<HodasExports>('build/hodas.wasm', this.scratch));
+    const csrEnd = this.val + pad4(sparse.nnz) * 4;
+    ({ memory: this.memory, exports: this.k } = instantiateKernel<HodasExports>('build/hodas.wasm', csrEnd));
     sparse.copyCsr(this.memory.buffer, this.rowPtr, this.col, this.val);
+    const buf = this.memory.buffer;
+    this.chunkRows = this.k.CHUNK_ROWS.value;
+    const c = chunkedColumns(new Int32Array(buf, this.rowPtr, sparse.n + 1), new Int32Array(buf, this.col, sparse.nnz),
+      new Float32Array(buf, this.val, sparse.nnz), sparse.n, sparse.d, this.chunkRows);
+    const lay = new Layout(csrEnd);
+    this.chunks = { segFirst: lay.take(c.segFirst.length), segCol: lay.take(c.segCol.length), segPtr: lay.take(c.segPtr.length), rowIn: lay.take(Math.ceil(c.rowIn.length / 4)), val: lay.take(c.val.length) };
+    this.scratch = lay.end;
+    const to = this.reserve(lay.end);
+    new Int32Array(to, this.chunks.segFirst, c.segFirst.length).set(c.segFirst);
+    new Int32Array(to, this.chunks.segCol, c.segCol.length).set(c.segCol);
+    new Int32Array(to, this.chunks.segPtr, c.segPtr.length).set(c.segPtr);
+    new Uint8Array(to, this.chunks.rowIn, c.rowIn.length).set(c.rowIn);
+    new Float32Array(to, this.chunks.val, c.val.length).set(c.val);
   }
 
   private reserve(end: number): ArrayBuffer {
@@ -168,6 +190,8 @@ export class HodasKernel {
     const logits = lay.take(n * cp);
     const dlogits = lay.take(n * cp);
     const stats = lay.take(4);
+    // the chunked products' packed block: CHUNK_ROWS rows of 32 floats
+    const pack = lay.take(this.chunkRows * 32);
     const buf = this.reserve(lay.end);
 
     // parameters in: rows of block i of HodasNet's order; W_i's padded rows and columns stay zero
@@ -191,10 +215,14 @@ export class HodasKernel {
     new Int32Array(buf, labelsAt, n).set(labels);
 
     const k = this.k;
+    const ch = this.chunks;
     // forward in training mode
     for (let i = 0; i < L; i++) {
       const w = wp[i];
-      if (i === 0) k.spmm(this.rowPtr, this.col, this.val, rowsAt, n, W[0].at, w, zhat[0]);
+      if (i === 0) {
+        if (rows) k.spmm(this.rowPtr, this.col, this.val, rowsAt, n, W[0].at, w, zhat[0]);
+        else k.spmmChunks(ch.segFirst, ch.segCol, ch.segPtr, ch.rowIn, ch.val, n, W[0].at, w, zhat[0], pack);
+      }
       else k.matMul(out[i - 1], wp[i - 1], W[i].at, w, 0, zhat[i], w, n, wp[i - 1], w, DENSE);
       k.bnTanh(zhat[i], act[i], n, w, w, gamma[i].at, beta[i].at, o.bnEps, mean[i], variance[i], rstd[i]);
       if (residual[i] >= 0) k.addInto(act[i], out[residual[i]], out[i], n, w, w);
@@ -223,7 +251,8 @@ export class HodasKernel {
       }
       k.bnTanhBack(ds[i], act[i], zhat[i], n, w, w, gamma[i].at, rstd[i], gamma[i].grad, beta[i].grad);
       if (i === 0) {
-        k.spmmT(this.rowPtr, this.col, this.val, rowsAt, n, ds[0], w, d, W[0].grad);
+        if (rows) k.spmmT(this.rowPtr, this.col, this.val, rowsAt, n, ds[0], w, d, W[0].grad);
+        else k.spmmTChunks(ch.segFirst, ch.segCol, ch.segPtr, ch.rowIn, ch.val, n, ds[0], w, d, W[0].grad, pack);
       } else {
         const wi = wp[i - 1];
         k.weightGrad(out[i - 1], wi, ds[i], n, wi, w, W[i].grad);
