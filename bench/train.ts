@@ -16,7 +16,10 @@
  * dense and sparse, in CPU ms.
  * Backends: wasm and cpu always (cpu only in a reduced size: it is ~20x slower), tensorflow when
  * @tensorflow/tfjs-node is installed (dense only: the sparse products run on the in-process backends).
- * PyTorch when a Python with torch is found (bench/child.ts: $BENCH_PYTHON, python3, /usr/bin/python3), else a note.
+ * PyTorch when a Python with torch is found (bench/child.ts: $BENCH_PYTHON, python3, /usr/bin/python3), else a note;
+ * per width TRAIN_BENCH_ROUNDS (default 3, 1 with --quick) rounds of our steps and forward passes, then PyTorch's
+ * (a new Python process each), so both sides of a round see the same machine; the ratio is of the medians over
+ * all rounds, with the range of the rounds' own ratios.
  * TRAIN_BENCH_PARTS (comma list of steps, ops, torch, split; default all) runs a part alone.
  * Prints tables and writes bench/results/train.json: one section per part (steps, ops, torch, split), each with
  * its run's time, machine and load; a run replaces the sections of the parts it ran.
@@ -52,6 +55,8 @@ interface StepRow {
   load1: [number, number];
   /** the loss (mean over the batch) of every step, the warm-up first: at the initial weights */
   losses: number[];
+  /** CPU seconds of each timed step */
+  cpuSamples: number[];
 }
 
 interface OpRow {
@@ -75,10 +80,11 @@ interface TorchAnswer {
   widths: { width: number; depth: number; n: number; step: Times; losses: number[]; forward: Times & { n: number }; valErrors: number }[];
 }
 
+/** One width's rounds: ours[i] and torch[i] ran one after the other (torch empty without PyTorch). */
 interface SideBySideRow {
   width: number;
-  ours: { step: StepRow; forward: Times & { n: number } };
-  torch: TorchAnswer['widths'][number] | null;
+  ours: { step: StepRow; forward: Times & { n: number } }[];
+  torch: TorchAnswer['widths'][number][];
 }
 
 const DEPTH = 5;
@@ -90,16 +96,18 @@ const cpuNow = () => {
 };
 const minMedian = (v: number[]) => `${Math.min(...v).toFixed(3)} / ${median(v).toFixed(3)}`;
 
-async function timeSteps(backend: 'wasm' | 'cpu' | 'tensorflow', arch: Arch, width: number, n: number, repeats: number): Promise<StepRow[]> {
+/** Steps of the net with a dense and (where the backend has it) a sparse first layer, interleaved; `sparseOnly`: only the sparse one. */
+async function timeSteps(backend: 'wasm' | 'cpu' | 'tensorflow', arch: Arch, width: number, n: number, repeats: number, sparseOnly = false): Promise<StepRow[]> {
   await initBackend(backend);
   const data = loadSplit('paper', { limitTrain: n, limitVal: 5 });
   const x = tf.tensor2d(data.train.x, [data.train.n, data.train.d]);
   const xT = tf.transpose(x);
   const y = tf.tensor1d(data.train.labels, 'int32');
   const spec = { arch, width, depth: DEPTH, inputDim: 784, classes: 10 };
-  const variants: { firstLayer: FirstLayer; net: HodasNet; input: NetInput; xT: tf.Tensor2D | null; wall: number[]; cpu: number[]; losses: number[] }[] = [
-    { firstLayer: 'dense', net: new HodasNet(spec, 0), input: x, xT, wall: [], cpu: [], losses: [] },
-  ];
+  const variants: { firstLayer: FirstLayer; net: HodasNet; input: NetInput; xT: tf.Tensor2D | null; wall: number[]; cpu: number[]; losses: number[] }[] = [];
+  if (!sparseOnly || !SPARSE_BACKENDS.includes(tf.getBackend())) {
+    variants.push({ firstLayer: 'dense', net: new HodasNet(spec, 0), input: x, xT, wall: [], cpu: [], losses: [] });
+  }
   if (SPARSE_BACKENDS.includes(tf.getBackend())) {
     const sparse = new SparseInput(data.train.x, data.train.n, data.train.d);
     variants.push({ firstLayer: 'sparse', net: new HodasNet(spec, 0), input: { sparse, rows: null }, xT: null, wall: [], cpu: [], losses: [] });
@@ -143,6 +151,7 @@ async function timeSteps(backend: 'wasm' | 'cpu' | 'tensorflow', arch: Arch, wid
     repeats,
     load1: [load0, load1],
     losses: v.losses,
+    cpuSamples: v.cpu,
   }));
 }
 
@@ -216,31 +225,26 @@ async function timeForward(data: Split, width: number, repeats: number): Promise
   return out;
 }
 
-/**
- * PyTorch's step and forward pass for the mlp at each width, from our seed-0 initial weights, on the same images
- * (all handed over as .npy files in a temp folder); null with a note when no Python has torch.
- */
-function timeTorch(data: Split, widths: number[], repeats: number): { answer: TorchAnswer | null; python: string | null; note: string } {
-  const py = findPython(['torch', 'numpy']);
-  if (!('python' in py)) return { answer: null, python: null, note: `PyTorch skipped: ${py.note}` };
+/** The images, labels and each width's seed-0 initial weights as .npy files for bench/torch/train_step.py, in a new temp folder. */
+function writeTorchInputs(data: Split, widths: number[]): string {
   const dir = mkdtempSync(join(tmpdir(), 'infoflow-bench-torch-'));
-  try {
-    const labels = (l: Uint8Array) => Float32Array.from(l);
-    writeNpy(join(dir, 'x_train.npy'), data.train.x, [data.train.n, data.train.d]);
-    writeNpy(join(dir, 'y_train.npy'), labels(data.train.labels), [data.train.n]);
-    writeNpy(join(dir, 'x_val.npy'), data.val.x, [data.val.n, data.val.d]);
-    writeNpy(join(dir, 'y_val.npy'), labels(data.val.labels), [data.val.n]);
-    for (const width of widths) {
-      const net = new HodasNet({ arch: 'mlp', width, depth: DEPTH, inputDim: data.train.d, classes: 10 }, 0);
-      for (const [key, v] of Object.entries(net.exportState())) if (key.startsWith('p:')) writeNpy(join(dir, `W${width}_${key.slice(2)}.npy`), v.data, v.shape);
-      net.dispose();
-    }
-    const script = findRepoFile('bench/torch/train_step.py');
-    const run = runTimed(py.python, [script, dir, String(repeats), String(DEPTH), ...widths.map(String)]);
-    return { answer: jsonAnswer<TorchAnswer>('PyTorch (bench/torch/train_step.py)', run), python: py.python, note: '' };
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
+  const labels = (l: Uint8Array) => Float32Array.from(l);
+  writeNpy(join(dir, 'x_train.npy'), data.train.x, [data.train.n, data.train.d]);
+  writeNpy(join(dir, 'y_train.npy'), labels(data.train.labels), [data.train.n]);
+  writeNpy(join(dir, 'x_val.npy'), data.val.x, [data.val.n, data.val.d]);
+  writeNpy(join(dir, 'y_val.npy'), labels(data.val.labels), [data.val.n]);
+  for (const width of widths) {
+    const net = new HodasNet({ arch: 'mlp', width, depth: DEPTH, inputDim: data.train.d, classes: 10 }, 0);
+    for (const [key, v] of Object.entries(net.exportState())) if (key.startsWith('p:')) writeNpy(join(dir, `W${width}_${key.slice(2)}.npy`), v.data, v.shape);
+    net.dispose();
   }
+  return dir;
+}
+
+/** PyTorch's step and forward pass for the mlp at one width, on the inputs in `dir` (one Python process). */
+function timeTorch(python: string, dir: string, width: number, repeats: number): TorchAnswer {
+  const run = runTimed(python, [findRepoFile('bench/torch/train_step.py'), dir, String(repeats), String(DEPTH), String(width)]);
+  return jsonAnswer<TorchAnswer>('PyTorch (bench/torch/train_step.py)', run);
 }
 
 /** Figure 5's epoch, measured: residual nets at W = 16, 32, 64, MI over all validation images (one worker, as in a figure run). */
@@ -274,21 +278,28 @@ async function epochSplit(quick: boolean): Promise<{ rows: Record<string, unknow
 }
 
 function sideBySideTable(rows: SideBySideRow[]): string {
-  const ratio = (a: number[], b: number[] | undefined) => (b ? (median(a) / median(b)).toFixed(2) : '-');
+  const all = (v: number[][]) => v.flat();
+  const ratios = (a: number[][], b: number[][]) => {
+    const r = a.map((x, i) => median(x) / median(b[i]));
+    return `${(median(all(a)) / median(all(b))).toFixed(2)} (${Math.min(...r).toFixed(2)}-${Math.max(...r).toFixed(2)})`;
+  };
   return markdownTable(
-    ['W', 'step, ours (wasm, sparse first layer): cpu s min / median', 'step, PyTorch 1 thread', 'ours / PyTorch', `forward ${rows[0]?.ours.forward.n ?? ''} images, ours`, 'forward, PyTorch', 'ours / PyTorch', 'first-step loss ours / PyTorch'],
+    ['W', 'step, ours (wasm, sparse first layer): cpu s min / median', 'step, PyTorch 1 thread', 'ours / PyTorch (per round)', `forward ${rows[0]?.ours[0]?.forward.n ?? ''} images, ours`, 'forward, PyTorch', 'ours / PyTorch (per round)', 'first-step loss ours / PyTorch'],
     rows.map((r) => {
-      const t = r.torch;
-      const ours = [r.ours.step.minCpuSeconds, r.ours.step.medianCpuSeconds];
+      const ourSteps = r.ours.map((o) => o.step.cpuSamples);
+      const ourForward = r.ours.map((o) => o.forward.cpuSeconds);
+      const torchSteps = r.torch.map((t) => t.step.cpuSeconds);
+      const torchForward = r.torch.map((t) => t.forward.cpuSeconds);
+      const has = r.torch.length === r.ours.length && r.torch.length > 0;
       return [
         String(r.width),
-        `${ours[0].toFixed(3)} / ${ours[1].toFixed(3)}`,
-        t ? minMedian(t.step.cpuSeconds) : '-',
-        t ? (ours[1] / median(t.step.cpuSeconds)).toFixed(2) : '-',
-        minMedian(r.ours.forward.cpuSeconds),
-        t ? minMedian(t.forward.cpuSeconds) : '-',
-        ratio(r.ours.forward.cpuSeconds, t?.forward.cpuSeconds),
-        `${r.ours.step.losses[0].toFixed(6)} / ${t ? t.losses[0].toFixed(6) : '-'}`,
+        minMedian(all(ourSteps)),
+        has ? minMedian(all(torchSteps)) : '-',
+        has ? ratios(ourSteps, torchSteps) : '-',
+        minMedian(all(ourForward)),
+        has ? minMedian(all(torchForward)) : '-',
+        has ? ratios(ourForward, torchForward) : '-',
+        `${r.ours[0].step.losses[0].toFixed(6)} / ${has ? r.torch[0].losses[0].toFixed(6) : '-'}`,
       ];
     }),
   );
@@ -324,26 +335,42 @@ export async function run(opts: { quick: boolean }): Promise<void> {
   }
   const ops = parts.has('ops') ? await timeOps(nFull, repeats) : [];
 
-  // side by side with PyTorch: each width's step and forward pass, ours then PyTorch's, one thread each
+  // side by side with PyTorch: per width, rounds of our steps and forward passes then PyTorch's, one thread each, so
+  // that a change in the machine's speed (hosts here vary minute to minute) falls on both sides of each round
   const widths = quick ? [16, 32] : [16, 32, 64];
+  const rounds = Number(process.env.TRAIN_BENCH_ROUNDS ?? (quick ? 1 : 3));
+  if (!(Number.isInteger(rounds) && rounds >= 1)) throw new Error(`TRAIN_BENCH_ROUNDS must be a whole number >= 1; got ${process.env.TRAIN_BENCH_ROUNDS}`);
   const sideBySide: SideBySideRow[] = [];
   let torchInfo: { version: string; threads: number; python: string } | null = null;
   let torchNote = '';
   if (parts.has('torch')) {
     const data = loadSplit('paper', { limitTrain: nFull, limitVal: quick ? 10_000 : undefined });
-    for (const width of widths) {
-      const [, sparse] = await timeSteps('wasm', 'mlp', width, nFull, repeats);
-      const forward = await timeForward(data, width, repeats);
-      const t = timeTorch(data, [width], repeats);
-      torchNote = t.note;
-      const torch = t.answer?.widths[0] ?? null;
-      if (t.answer) torchInfo = { version: t.answer.torch, threads: t.answer.threads, python: t.python! };
-      // the same network from the same weights: the first step (at the initial weights) has the same loss
-      if (torch && Math.abs(torch.losses[0] - sparse.losses[0]) > LOSS_TOL * sparse.losses[0]) {
-        throw new Error(`W=${width}: PyTorch's first-step loss ${torch.losses[0]} != ours ${sparse.losses[0]}: the two networks differ`);
+    const py = findPython(['torch', 'numpy']);
+    await initBackend('wasm');
+    if (!('python' in py)) torchNote = `PyTorch skipped: ${py.note}`;
+    const dir = 'python' in py ? writeTorchInputs(data, widths) : null;
+    try {
+      for (const width of widths) {
+        const row: SideBySideRow = { width, ours: [], torch: [] };
+        for (let round = 0; round < rounds; round++) {
+          const [sparse] = await timeSteps('wasm', 'mlp', width, nFull, repeats, true);
+          const forward = await timeForward(data, width, repeats);
+          row.ours.push({ step: sparse, forward });
+          if (!dir || !('python' in py)) continue;
+          const t = timeTorch(py.python, dir, width, repeats);
+          torchInfo = { version: t.torch, threads: t.threads, python: py.python };
+          const torch = t.widths[0];
+          // the same network from the same weights: the first step (at the initial weights) has the same loss
+          if (Math.abs(torch.losses[0] - sparse.losses[0]) > LOSS_TOL * sparse.losses[0]) {
+            throw new Error(`W=${width}: PyTorch's first-step loss ${torch.losses[0]} != ours ${sparse.losses[0]}: the two networks differ`);
+          }
+          row.torch.push(torch);
+          process.stderr.write(`  side by side W=${width}, round ${round + 1}/${rounds}: ours ${sparse.medianCpuSeconds.toFixed(3)} s, PyTorch ${median(torch.step.cpuSeconds).toFixed(3)} s (cpu, median)\n`);
+        }
+        sideBySide.push(row);
       }
-      sideBySide.push({ width, ours: { step: sparse, forward }, torch });
-      process.stderr.write(`  side by side W=${width}: ours ${sparse.medianCpuSeconds.toFixed(3)} s, PyTorch ${torch ? median(torch.step.cpuSeconds).toFixed(3) : '-'} s (cpu, median)\n`);
+    } finally {
+      if (dir) rmSync(dir, { recursive: true, force: true });
     }
   }
   const split = parts.has('split') ? await epochSplit(quick) : { rows: [], note: 'epoch split not run (TRAIN_BENCH_PARTS)' };
@@ -365,7 +392,7 @@ export async function run(opts: { quick: boolean }): Promise<void> {
   }
   if (sideBySide.length) {
     const who = torchInfo ? `PyTorch ${torchInfo.version} (${torchInfo.python}, ${torchInfo.threads} thread)` : torchNote;
-    console.log(`\nside by side, mlp depth ${DEPTH}, ${nFull} x 784 full batch, RMSprop, the same initial weights; CPU seconds; ours: wasm backend, one thread; ${who}\n`);
+    console.log(`\nside by side, mlp depth ${DEPTH}, ${nFull} x 784 full batch, RMSprop, the same initial weights; CPU seconds over ${rounds} round(s) of ${repeats} steps each side; ours: wasm backend, one thread; ${who}\n`);
     console.log(sideBySideTable(sideBySide));
   }
   if (split.rows.length) {
