@@ -10,6 +10,8 @@
 // minus the exact zeros, in ascending order of the summed index.
 // Output columns go in register blocks of 32 (8 f32x4 accumulators), then 16, then 4 for what is left.
 
+export { CHUNK_ROWS, spmmChunks, spmmTChunks } from './sparse-chunks';
+
 @inline function rowOf(rows: usize, r: i32): i32 {
   return rows ? load<i32>(rows + (<usize>r << 2)) : r;
 }

@@ -15,9 +15,9 @@
  * chunked products' packed block.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { inputError } from '../errors.js';
+import { inputError, internalError } from '../errors.js';
 import { SPARSE_BACKENDS, type SparseInput } from './sparse.js';
-import { chunkedColumns } from './sparse-chunks.js';
+import { type ChunkOffsets, layChunks } from './sparse-chunks.js';
 import { instantiateKernel, WASM_MAX_PAGES as MAX_PAGES, WASM_PAGE as PAGE, type WasmMemory } from './wasm-module.js';
 
 const BASE = 65536;
@@ -105,7 +105,7 @@ export class HodasKernel {
   private readonly col: number;
   private readonly val: number;
   /** the chunked column layout of X (sparse-chunks.ts), for the full-batch products: byte offsets */
-  private readonly chunks: { segFirst: number; segCol: number; segPtr: number; rowIn: number; val: number };
+  private readonly chunks: ChunkOffsets;
   private readonly chunkRows: number;
   private readonly scratch: number;
 
@@ -123,19 +123,12 @@ export class HodasKernel {
     const csrEnd = this.val + pad4(sparse.nnz) * 4;
     ({ memory: this.memory, exports: this.k } = instantiateKernel<HodasExports>('build/hodas.wasm', csrEnd));
     sparse.copyCsr(this.memory.buffer, this.rowPtr, this.col, this.val);
-    const buf = this.memory.buffer;
-    this.chunkRows = this.k.CHUNK_ROWS.value;
-    const c = chunkedColumns(new Int32Array(buf, this.rowPtr, sparse.n + 1), new Int32Array(buf, this.col, sparse.nnz),
-      new Float32Array(buf, this.val, sparse.nnz), sparse.n, sparse.d, this.chunkRows);
-    const lay = new Layout(csrEnd);
-    this.chunks = { segFirst: lay.take(c.segFirst.length), segCol: lay.take(c.segCol.length), segPtr: lay.take(c.segPtr.length), rowIn: lay.take(Math.ceil(c.rowIn.length / 4)), val: lay.take(c.val.length) };
+    if (this.k.CHUNK_ROWS.value !== sparse.chunkRows) throw internalError('HodasKernel', `build/hodas.wasm chunks ${this.k.CHUNK_ROWS.value} rows, build/sparse.wasm ${sparse.chunkRows}; rebuild with \`npm run build\``);
+    this.chunkRows = sparse.chunkRows;
+    const lay = layChunks(sparse.chunkSizes, csrEnd);
+    this.chunks = lay.at;
     this.scratch = lay.end;
-    const to = this.reserve(lay.end);
-    new Int32Array(to, this.chunks.segFirst, c.segFirst.length).set(c.segFirst);
-    new Int32Array(to, this.chunks.segCol, c.segCol.length).set(c.segCol);
-    new Int32Array(to, this.chunks.segPtr, c.segPtr.length).set(c.segPtr);
-    new Uint8Array(to, this.chunks.rowIn, c.rowIn.length).set(c.rowIn);
-    new Float32Array(to, this.chunks.val, c.val.length).set(c.val);
+    sparse.copyChunks(this.reserve(lay.end), lay.at);
   }
 
   private reserve(end: number): ArrayBuffer {

@@ -57,3 +57,51 @@ export function chunkedColumns(rowPtr: Int32Array, col: Int32Array, val: Float32
   segPtrAll[s] = k;
   return { segFirst, segCol: segColAll.slice(0, s), segPtr: segPtrAll.slice(0, s + 1), rowIn, val: out };
 }
+
+/** Byte offsets of a ChunkedColumns' arrays in a kernel memory. */
+export interface ChunkOffsets {
+  segFirst: number;
+  segCol: number;
+  segPtr: number;
+  rowIn: number;
+  val: number;
+}
+
+/** Offsets for the arrays of a layout of `sizes` from byte `start` on, each 16-byte aligned; `end` is the first byte after them. */
+export function layChunks(sizes: ChunkSizes, start: number): { at: ChunkOffsets; end: number } {
+  let end = start;
+  const take = (bytes: number) => {
+    const at = end;
+    end += Math.ceil(bytes / 16) * 16;
+    return at;
+  };
+  const at = { segFirst: take(4 * sizes.segFirst), segCol: take(4 * sizes.segCol), segPtr: take(4 * sizes.segPtr), rowIn: take(sizes.rowIn), val: take(4 * sizes.val) };
+  return { at, end };
+}
+
+/** Writes `c`'s arrays into `buf` at `at`. */
+export function writeChunks(buf: ArrayBuffer, c: ChunkedColumns, at: ChunkOffsets): void {
+  new Int32Array(buf, at.segFirst, c.segFirst.length).set(c.segFirst);
+  new Int32Array(buf, at.segCol, c.segCol.length).set(c.segCol);
+  new Int32Array(buf, at.segPtr, c.segPtr.length).set(c.segPtr);
+  new Uint8Array(buf, at.rowIn, c.rowIn.length).set(c.rowIn);
+  new Float32Array(buf, at.val, c.val.length).set(c.val);
+}
+
+/** The arrays of a layout of `sizes` (element counts) at `at` in `buf`, as views. */
+export function readChunks(buf: ArrayBuffer, at: ChunkOffsets, sizes: ChunkSizes): ChunkedColumns {
+  return {
+    segFirst: new Int32Array(buf, at.segFirst, sizes.segFirst),
+    segCol: new Int32Array(buf, at.segCol, sizes.segCol),
+    segPtr: new Int32Array(buf, at.segPtr, sizes.segPtr),
+    rowIn: new Uint8Array(buf, at.rowIn, sizes.rowIn),
+    val: new Float32Array(buf, at.val, sizes.val),
+  };
+}
+
+/** Element counts of a layout's arrays. */
+export type ChunkSizes = Record<keyof ChunkOffsets, number>;
+
+export function chunkSizes(c: ChunkedColumns): ChunkSizes {
+  return { segFirst: c.segFirst.length, segCol: c.segCol.length, segPtr: c.segPtr.length, rowIn: c.rowIn.length, val: c.val.length };
+}

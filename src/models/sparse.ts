@@ -8,12 +8,17 @@
  * product without its zero terms (mul then add, no fused multiply-add), in ascending order of the summed index;
  * test/sparse-kernel.test.ts checks it against tf.matMul.
  *
+ * Over all rows the products read X's chunked column layout (sparse-chunks.ts; the same bits, faster), over a
+ * minibatch's rows the CSR.
+ *
  * Memory layout (one WebAssembly.Memory per SparseInput, grown as needed): [0, BASE) unused, then rowPtr (i32,
- * n + 1), col (i32, nnz), val (f32, nnz), then per-call scratch: the dense operand, the rows, the result, each
- * 16-byte aligned, with a row stride of c rounded up to a multiple of 4 floats (the kernel's SIMD width).
+ * n + 1), col (i32, nnz), val (f32, nnz), the chunked layout, then per-call scratch: the dense operand, the rows,
+ * the result, the chunked products' packed block, each 16-byte aligned, with a row stride of c rounded up to a
+ * multiple of 4 floats (the kernel's SIMD width).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { inputError, internalError } from '../errors.js';
+import { type ChunkOffsets, type ChunkSizes, chunkSizes, chunkedColumns, layChunks, readChunks, writeChunks } from './sparse-chunks.js';
 import { instantiateKernel, WASM_MAX_PAGES as MAX_PAGES, WASM_PAGE as PAGE, type WasmMemory } from './wasm-module.js';
 
 /** Above this fraction of nonzeros the dense tf.matMul is used (XNNPACK does ~5x more multiply-adds per second). */
@@ -27,6 +32,9 @@ const align16 = (b: number): number => Math.ceil(b / 16) * 16;
 interface SparseExports {
   spmm(rowPtr: number, col: number, val: number, rows: number, m: number, b: number, w: number, out: number): void;
   spmmT(rowPtr: number, col: number, val: number, rows: number, m: number, g: number, w: number, d: number, out: number): void;
+  spmmChunks(segFirst: number, segCol: number, segPtr: number, rowIn: number, val: number, n: number, b: number, w: number, out: number, pack: number): void;
+  spmmTChunks(segFirst: number, segCol: number, segPtr: number, rowIn: number, val: number, n: number, g: number, w: number, d: number, out: number, pack: number): void;
+  CHUNK_ROWS: { value: number };
 }
 
 /** Whether the sparse products should be used on the current tfjs backend (env INFOFLOW_SPARSE=0 turns them off). */
@@ -50,9 +58,13 @@ export class SparseInput {
   private readonly rowPtr = BASE;
   private readonly col: number;
   private readonly val: number;
+  /** the chunked column layout of X (sparse-chunks.ts), read by the products over all rows */
+  private readonly chunks: ChunkOffsets;
+  readonly chunkSizes: ChunkSizes;
+  readonly chunkRows: number;
   private readonly scratch: number;
 
-  /** CSR of a row-major n x d matrix (copied; the input array is not kept). */
+  /** CSR of a row-major n x d matrix and its chunked column layout (copied; the input array is not kept). */
   constructor(data: Float32Array, n: number, d: number) {
     if (data.length !== n * d) throw internalError('SparseInput', `data has ${data.length} values; expected n * d = ${n * d}`);
     let nnz = 0;
@@ -62,8 +74,8 @@ export class SparseInput {
     this.nnz = nnz;
     this.col = align16(this.rowPtr + (n + 1) * 4);
     this.val = align16(this.col + nnz * 4);
-    this.scratch = align16(this.val + nnz * 4);
-    ({ memory: this.memory, exports: this.k } = instantiateKernel<SparseExports>('build/sparse.wasm', this.scratch));
+    const csrEnd = align16(this.val + nnz * 4);
+    ({ memory: this.memory, exports: this.k } = instantiateKernel<SparseExports>('build/sparse.wasm', csrEnd));
     const buf = this.memory.buffer;
     const rowPtr = new Int32Array(buf, this.rowPtr, n + 1);
     const col = new Int32Array(buf, this.col, nnz);
@@ -81,6 +93,13 @@ export class SparseInput {
       }
     }
     rowPtr[n] = k;
+    this.chunkRows = this.k.CHUNK_ROWS.value;
+    const c = chunkedColumns(rowPtr, col, val, n, d, this.chunkRows);
+    this.chunkSizes = chunkSizes(c);
+    const lay = layChunks(this.chunkSizes, csrEnd);
+    this.chunks = lay.at;
+    this.scratch = lay.end;
+    writeChunks(this.reserve(0), c, lay.at);
   }
 
   /** A SparseInput when sparse products pay off here (backend, density), or null: use tf.matMul then. */
@@ -99,6 +118,11 @@ export class SparseInput {
     new Int32Array(buf, rowPtrAt, this.n + 1).set(new Int32Array(src, this.rowPtr, this.n + 1));
     new Int32Array(buf, colAt, this.nnz).set(new Int32Array(src, this.col, this.nnz));
     new Float32Array(buf, valAt, this.nnz).set(new Float32Array(src, this.val, this.nnz));
+  }
+
+  /** Copies the chunked column layout into `buf` (another kernel's memory) at `at` (layChunks over chunkSizes). */
+  copyChunks(buf: ArrayBuffer, at: ChunkOffsets): void {
+    writeChunks(buf, readChunks(this.memory.buffer, this.chunks, this.chunkSizes), at);
   }
 
   /** Bytes of memory from `scratch` on, grown when needed; returns the current buffer. */
@@ -159,9 +183,12 @@ export class SparseInput {
     const bAt = this.scratch;
     const rowsAt = align16(bAt + this.d * cp * 4);
     const outAt = align16(rowsAt + (rows ? rows.length * 4 : 0));
-    const buf = this.reserve(outAt - this.scratch + m * cp * 4);
+    const packAt = align16(outAt + m * cp * 4);
+    const buf = this.reserve(packAt - this.scratch + this.chunkRows * 32 * 4);
     SparseInput.writeDense(buf, bAt, w, cp);
-    this.k.spmm(this.rowPtr, this.col, this.val, this.writeRows(buf, rowsAt, rows), m, bAt, cp, outAt);
+    const ch = this.chunks;
+    if (rows) this.k.spmm(this.rowPtr, this.col, this.val, this.writeRows(buf, rowsAt, rows), m, bAt, cp, outAt);
+    else this.k.spmmChunks(ch.segFirst, ch.segCol, ch.segPtr, ch.rowIn, ch.val, m, bAt, cp, outAt, packAt);
     return this.result(buf, outAt, m, c, cp);
   }
 
@@ -174,9 +201,12 @@ export class SparseInput {
     const gAt = this.scratch;
     const rowsAt = align16(gAt + m * cp * 4);
     const outAt = align16(rowsAt + (rows ? rows.length * 4 : 0));
-    const buf = this.reserve(outAt - this.scratch + this.d * cp * 4);
+    const packAt = align16(outAt + this.d * cp * 4);
+    const buf = this.reserve(packAt - this.scratch + this.chunkRows * 32 * 4);
     SparseInput.writeDense(buf, gAt, g, cp);
-    this.k.spmmT(this.rowPtr, this.col, this.val, this.writeRows(buf, rowsAt, rows), m, gAt, cp, this.d, outAt);
+    const ch = this.chunks;
+    if (rows) this.k.spmmT(this.rowPtr, this.col, this.val, this.writeRows(buf, rowsAt, rows), m, gAt, cp, this.d, outAt);
+    else this.k.spmmTChunks(ch.segFirst, ch.segCol, ch.segPtr, ch.rowIn, ch.val, m, gAt, cp, this.d, outAt, packAt);
     return this.result(buf, outAt, this.d, c, cp);
   }
 }
