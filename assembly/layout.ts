@@ -69,7 +69,7 @@ export const BINS = 16;
   slabs: usize; // words slices of sliceBytes(dz)
   binOf: usize; // dz x 256 u8
   binCum: usize; // dz x (BINS + 1) u32: positions in bins below b
-  hist: usize; // 256 u32 scratch of the build
+  hist: usize; // dz x 256 u32 scratch of the build (each dim's level counts)
   // 8-bit quantisation of every coordinate: u = floor((v - qMin) / qStep)
   qMin: f64;
   qStep: f64;

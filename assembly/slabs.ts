@@ -19,16 +19,10 @@ const ONES: u32 = 16;
   return <u32>(2 + c * ROWS_PER_DIM + v) << 4;
 }
 
-/** Bins and bitsets of joint dim c (its levels read from zRow8, positions in order). */
-function buildDim(h: Header, c: i32): void {
+/** Dim c's bins from its level histogram (hist + c x 256 u32): binOf (a bin per level) and binCum. */
+function binDim(h: Header, c: i32): void {
   const n = <i32>h.n;
-  const rb = row8Bytes(<i32>(h.dxp + h.dyp));
-  const hist = h.hist;
-  memory.fill(hist, 0, 256 << 2);
-  for (let p = 0; p < n; p++) {
-    const at = hist + (<usize>load<u8>(h.zRow8 + <usize>p * rb + <usize>c) << 2);
-    store<u32>(at, load<u32>(at) + 1);
-  }
+  const hist = h.hist + (<usize>c << 10);
   // bin of a level: how many sixteenths of the points lie below it (monotone in the level, so a slab of levels is
   // a slab of bins)
   const binOf = h.binOf + (<usize>c << 8);
@@ -48,27 +42,66 @@ function buildDim(h: Header, c: i32): void {
     const at = cum + (<usize>b << 2);
     store<u32>(at, load<u32>(at) + load<u32>(at - 4));
   }
-  const slice = sliceBytes(<i32>(h.dxp + h.dyp));
-  for (let p = 0; p < n; p++) {
-    const b = <i32>load<u8>(binOf + <usize>load<u8>(h.zRow8 + <usize>p * rb + <usize>c));
-    const at = h.slabs + <usize>(p / WORD) * slice + <usize>((p % WORD) >> 3);
-    const bit = <u8>(1 << <u8>(p & 7));
-    for (let v = b; v < ROWS_PER_DIM; v++) {
-      const e = at + <usize>entry(c, v);
+}
+
+/** Every position's bit in dim c's row "bin == b" of its word (b < BINS - 1; the last bin is in no row). */
+@inline function markDims(h: Header, row8: usize, c0: i32, c1: i32, at: usize, bit: u8): void {
+  for (let c = c0; c < c1; c++) {
+    const b = <i32>load<u8>(h.binOf + (<usize>c << 8) + <usize>load<u8>(row8 + <usize>c));
+    if (b < ROWS_PER_DIM) {
+      const e = at + <usize>entry(c, b);
       store<u8>(e, load<u8>(e) | bit);
     }
   }
 }
 
-/** The slab filter over the x and y dims (padding dims are equal in every row and never reject). */
+/**
+ * The slab filter over the x and y dims (padding dims are equal in every row and never reject): the levels'
+ * histograms in one pass over the u8 rows, the bins per dim, then word by word (its slice stays in L1) each
+ * position's bit in the row of its own bin, and the rows OR-ed upwards into "bin <= v".
+ */
 export function buildSlabs(h: Header): void {
-  const dz = <i32>(h.dxp + h.dyp);
+  const n = <i32>h.n;
+  const dx = <i32>h.dx;
+  const dxp = <i32>h.dxp;
+  const dy = <i32>h.dy;
+  const dz = dxp + <i32>h.dyp;
+  const rb = row8Bytes(dz);
   const slice = sliceBytes(dz);
   const words = <i32>h.words;
+  memory.fill(h.hist, 0, <usize>dz << 10);
+  for (let p = 0; p < n; p++) {
+    const row = h.zRow8 + <usize>p * rb;
+    for (let c = 0; c < dz; c++) {
+      const at = h.hist + (<usize>c << 10) + (<usize>load<u8>(row + <usize>c) << 2);
+      store<u32>(at, load<u32>(at) + 1);
+    }
+  }
+  for (let c = 0; c < dx; c++) binDim(h, c);
+  for (let c = 0; c < dy; c++) binDim(h, dxp + c);
   memory.fill(h.slabs, 0, <usize>words * slice);
-  for (let w = 0; w < words; w++) v128.store(h.slabs + <usize>w * slice + ONES, i64x2.splat(-1));
-  for (let c = 0; c < <i32>h.dx; c++) buildDim(h, c);
-  for (let c = 0; c < <i32>h.dy; c++) buildDim(h, <i32>h.dxp + c);
+  for (let w = 0; w < words; w++) {
+    const base = h.slabs + <usize>w * slice;
+    v128.store(base + ONES, i64x2.splat(-1));
+    const p1 = min(n, (w + 1) * WORD);
+    for (let p = w * WORD; p < p1; p++) {
+      const row = h.zRow8 + <usize>p * rb;
+      const at = base + <usize>((p % WORD) >> 3);
+      const bit = <u8>(1 << <u8>(p & 7));
+      markDims(h, row, 0, dx, at, bit);
+      markDims(h, row, dxp, dxp + dy, at, bit);
+    }
+    for (let c = 0; c < dz; c++) {
+      if (c >= dx && c < dxp) continue;
+      if (c >= dxp + dy) break;
+      let acc = v128.load(base + <usize>entry(c, 0));
+      for (let v = 1; v < ROWS_PER_DIM; v++) {
+        const e = base + <usize>entry(c, v);
+        acc = v128.or(acc, v128.load(e));
+        v128.store(e, acc);
+      }
+    }
+  }
 }
 
 /**

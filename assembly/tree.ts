@@ -15,41 +15,53 @@ import { buildSlabs } from './slabs';
   dims: i32;
   perm: usize;
   spread: usize;
+  /** one f64 per position, select()'s gathered keys */
+  keys: usize;
 }
 
-@inline function key(perm: usize, base: usize, zRow: usize, pos: i32): f64 {
-  return load<f64>(base + <usize>load<i32>(perm + (<usize>pos << 2)) * zRow);
-}
-
-@inline function swap(perm: usize, a: i32, b: i32): void {
+/** Swap positions a and b in perm and in the gathered keys. */
+@inline function swap(perm: usize, keys: usize, a: i32, b: i32): void {
   const pa = perm + (<usize>a << 2);
   const pb = perm + (<usize>b << 2);
   const t = load<i32>(pa);
   store<i32>(pa, load<i32>(pb));
   store<i32>(pb, t);
+  const ka = keys + (<usize>a << 3);
+  const kb = keys + (<usize>b << 3);
+  const k = load<f64>(ka);
+  store<f64>(ka, load<f64>(kb));
+  store<f64>(kb, k);
 }
 
-/** Reorder t.perm[lo, hi) so that position m holds the m-th smallest key on dim s (Hoare quickselect). */
+@inline function key(keys: usize, pos: i32): f64 {
+  return load<f64>(keys + (<usize>pos << 3));
+}
+
+/**
+ * Reorder t.perm[lo, hi) so that position m holds the m-th smallest key on dim s (Hoare quickselect). The keys are
+ * gathered into t.keys first: read through perm, each would be a cache miss in its own 8 dz-byte row of Z.
+ */
 function select(t: Rows, lo: i32, hi: i32, m: i32, s: usize): void {
   const perm = t.perm;
+  const keys = t.keys;
   const base = t.z + (s << 3);
-  const zRow = t.zRow;
+  for (let p = lo; p < hi; p++) store<f64>(keys + (<usize>p << 3), load<f64>(base + <usize>load<i32>(perm + (<usize>p << 2)) * t.zRow));
   let l = lo;
   let r = hi - 1;
   while (r > l) {
     // median of three as pivot
     const c = l + ((r - l) >> 1);
-    if (key(perm, base, zRow, c) < key(perm, base, zRow, l)) swap(perm, c, l);
-    if (key(perm, base, zRow, r) < key(perm, base, zRow, l)) swap(perm, r, l);
-    if (key(perm, base, zRow, r) < key(perm, base, zRow, c)) swap(perm, r, c);
-    const pivot = key(perm, base, zRow, c);
+    if (key(keys, c) < key(keys, l)) swap(perm, keys, c, l);
+    if (key(keys, r) < key(keys, l)) swap(perm, keys, r, l);
+    if (key(keys, r) < key(keys, c)) swap(perm, keys, r, c);
+    const pivot = key(keys, c);
     let i = l;
     let j = r;
     while (i <= j) {
-      while (key(perm, base, zRow, i) < pivot) i++;
-      while (key(perm, base, zRow, j) > pivot) j--;
+      while (key(keys, i) < pivot) i++;
+      while (key(keys, j) > pivot) j--;
       if (i <= j) {
-        swap(perm, i, j);
+        swap(perm, keys, i, j);
         i++;
         j--;
       }
@@ -150,6 +162,8 @@ export function build(h: Header): i32 {
   rows.dims = dz;
   rows.perm = h.permZ;
   rows.spread = h.spread;
+  // eps is written by knn(), after the build: until then it holds select()'s keys
+  rows.keys = h.eps;
   for (let p = 0; p < n; p++) store<i32>(h.permZ + (<usize>p << 2), p);
   order(rows, 0, n, <i32>h.levels);
   permuteRows(h, h.permZ);

@@ -232,7 +232,7 @@ export class KsgKernel {
       Z: n * dz * 8, visit: n, permZ: n * 4, tmpRow: dz * 8, spread: dz * 16 + 64,
       eps: n * 8, best: opts.keep ? n * k * 8 : 0, radX: n * 8, radY: n * 8, nx: n * 4, ny: n * 4, scratch: slots * L.slotBytes(dz, k),
       zRow8: n * L.row8Bytes(dz), xRow8: n * L.row8Bytes(dxp), yRow8: n * L.row8Bytes(dyp),
-      slabs: words * (2 + dz * (L.bins - 1)) * 16, binOf: dz * 256, binCum: dz * (L.bins + 1) * 4, hist: 256 * 4,
+      slabs: words * (2 + dz * (L.bins - 1)) * 16, binOf: dz * 256, binCum: dz * (L.bins + 1) * 4, hist: dz * 256 * 4,
     };
     let off = this.ctx + align(L.headerBytes);
     for (const name of REGION_FIELDS) {
