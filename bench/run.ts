@@ -1,6 +1,7 @@
 /**
  * `npm run bench [-- SUITE... ] [-- --quick]`: runs the benchmark suites (bench/<suite>.ts, each exporting
   * `run({ quick })`): mi, mi-family, train, dvcnn, or all of them when none is named. BENCH_QUICK=1 is the same as --quick.
+ * A failure prints one line, `bench: <what went wrong>`, and exits 1 (BENCH_DEBUG=1 adds the stack).
  */
 const SUITES = ['mi', 'mi-family', 'train', 'dvcnn'] as const;
 
@@ -22,6 +23,7 @@ async function main(): Promise<void> {
 }
 
 main().catch((e: unknown) => {
-  console.error(e);
+  console.error(`bench: ${e instanceof Error ? e.message : String(e)}`);
+  if (process.env.BENCH_DEBUG === '1' && e instanceof Error) console.error(e.stack);
   process.exit(1);
 });
