@@ -91,15 +91,19 @@ export function buildSlabs(h: Header): void {
       markDims(h, row, 0, dx, at, bit);
       markDims(h, row, dxp, dxp + dy, at, bit);
     }
-    for (let c = 0; c < dz; c++) {
-      if (c >= dx && c < dxp) continue;
-      if (c >= dxp + dy) break;
-      let acc = v128.load(base + <usize>entry(c, 0));
-      for (let v = 1; v < ROWS_PER_DIM; v++) {
-        const e = base + <usize>entry(c, v);
-        acc = v128.or(acc, v128.load(e));
-        v128.store(e, acc);
-      }
+    cumulateRows(base, 0, dx);
+    cumulateRows(base, dxp, dxp + dy);
+  }
+}
+
+/** Dims [c0, c1) of the word's slice at `base`: each row "bin == v" OR-ed with those below it, into "bin <= v". */
+@inline function cumulateRows(base: usize, c0: i32, c1: i32): void {
+  for (let c = c0; c < c1; c++) {
+    let acc = v128.load(base + <usize>entry(c, 0));
+    for (let v = 1; v < ROWS_PER_DIM; v++) {
+      const e = base + <usize>entry(c, v);
+      acc = v128.or(acc, v128.load(e));
+      v128.store(e, acc);
     }
   }
 }

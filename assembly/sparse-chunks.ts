@@ -1,5 +1,5 @@
-// The chunked column layout of a whole X (the full-batch step's): rows in chunks of CHUNK_ROWS (src/models/
-// hodas-kernel.ts builds it once per input); per chunk, segments segFirst[c] .. segFirst[c + 1] - 1, one per column
+// The chunked column layout of a whole X (the products over all its rows): rows in chunks of CHUNK_ROWS (src/models/
+// sparse-chunks.ts builds it once per SparseInput, and the step kernel copies it); per chunk, segments segFirst[c] .. segFirst[c + 1] - 1, one per column
 // j with nonzeros in the chunk, ascending j: segCol[s] = j, its entries segPtr[s] .. segPtr[s + 1] - 1 with the row
 // within the chunk (u8, ascending) and the value. A chunk's slice of the dense n-row operand (128 rows x 32
 // columns = 16 KB) stays in L1 while every segment passes over it, where the CSR forms (sparse.ts) walk the whole
@@ -32,7 +32,6 @@ const PACK_STRIDE: usize = 128;
 /** out = X b over all n rows (b d x w), from the chunked layout; the same values as spmm(..., rows = 0). */
 export function spmmChunks(segFirst: usize, segCol: usize, segPtr: usize, rowIn: usize, val: usize, n: i32, b: usize, w: i32, out: usize, pack: usize): void {
   const stride = <usize>w << 2;
-  memory.fill(out, 0, <usize>n * stride);
   const chunks = (n + CHUNK_ROWS - 1) / CHUNK_ROWS;
   for (let ch = 0; ch < chunks; ch++) {
     const r0 = ch * CHUNK_ROWS;
@@ -64,6 +63,8 @@ export function spmmChunks(segFirst: usize, segCol: usize, segPtr: usize, rowIn:
       }
       copyBlock(pack, PACK_STRIDE, oc + cB, stride, rows);
     }
+    // the columns past the 32-column blocks accumulate in place: only they need zeros first (the blocks are copied whole)
+    if (c < w) for (let r = 0; r < rows; r++) memory.fill(oc + <usize>r * stride + (<usize>c << 2), 0, <usize>(w - c) << 2);
     for (; c < w; c += 4) {
       const cB = <usize>c << 2;
       for (let s = s0; s < s1; s++) {
