@@ -7,7 +7,7 @@
  */
 import { hmax8, maxNormBounded, rowMax8, surelyBelow, surelyNotBelow, threshold } from './filter';
 import { Block, blockEnd, Header, REC_COUNT, REC_KTH, REC_ND, WORD, record, row8Bytes, sliceBytes, slotBlock } from './layout';
-import { scanTwo, slabRows, withoutSelf, wordMask } from './slabs';
+import { recordRows, scanTwo, withoutSelf, wordMask } from './slabs';
 
 /** How many of `bits` (positions w0 + bit) lie strictly within r of the query (part rows at `row`, u8 row `row8`). */
 @inline function countBits(h: Header, bits: u64, w0: i32, row: usize, row8: usize, rows8: usize, rb: usize, colOff: usize, bytes: usize, r: f64): i32 {
@@ -25,8 +25,12 @@ import { scanTwo, slabRows, withoutSelf, wordMask } from './slabs';
   return n;
 }
 
-/** The part's strict counts for the block's positions [p0, p1): dims [c0, c0 + dims) of Z (dimsPadded in the rows), radii by input index at `radii`, u8 rows at rows8; written to `out`. */
-function countBlock(h: Header, b: Block, p0: i32, p1: i32, c0: i32, dims: i32, dimsPadded: i32, radii: usize, rows8: usize, out: usize): void {
+/**
+ * The part's strict counts for the block's positions [p0, p1): dims [c0, c0 + dims) of Z (dimsPadded in the rows),
+ * radii by input index at `radii`, u8 rows at rows8; added to `out`. The words are those from the visit `from` on in
+ * the order of word `own` (own ^ 0, own ^ 1, ...; own = from = 0: every word in turn).
+ */
+export function countBlock(h: Header, b: Block, p0: i32, p1: i32, c0: i32, dims: i32, dimsPadded: i32, radii: usize, rows8: usize, out: usize, own: i32, from: i32): void {
   const dz = <i32>(h.dxp + h.dyp);
   const zRow = <usize>dz << 3;
   const rbz = row8Bytes(dz);
@@ -39,11 +43,15 @@ function countBlock(h: Header, b: Block, p0: i32, p1: i32, c0: i32, dims: i32, d
     const r = load<f64>(radii + (<usize>load<i32>(h.permZ + (<usize>(p0 + i) << 2)) << 3));
     store<f64>(rec + REC_KTH, r);
     store<i32>(rec + REC_COUNT, 0);
-    slabRows(h, b, rec, h.zRow8 + <usize>(p0 + i) * rbz, c0, c0 + dims, 0, 0, threshold(r, h.qStep));
+    recordRows(h, b, rec, h.zRow8 + <usize>(p0 + i) * rbz, c0, c0 + dims, 0, 0, threshold(r, h.qStep));
   }
   const words = <i32>h.words;
   const slice = sliceBytes(dz);
-  for (let w = 0; w < words; w++) {
+  let span = 1;
+  while (span < words) span <<= 1;
+  for (let t = from; t < span; t++) {
+    const w = own ^ t;
+    if (w >= words) continue;
     const w0 = w * WORD;
     const at = h.slabs + <usize>w * slice;
     const mask = wordMask(h, w);
@@ -71,11 +79,11 @@ function countBlock(h: Header, b: Block, p0: i32, p1: i32, c0: i32, dims: i32, d
   }
   for (let i = 0; i < size; i++) {
     const at = <usize>load<i32>(h.permZ + (<usize>(p0 + i) << 2));
-    store<i32>(out + (at << 2), load<i32>(record(b, i) + REC_COUNT));
+    store<i32>(out + (at << 2), load<i32>(out + (at << 2)) + load<i32>(record(b, i) + REC_COUNT));
   }
 }
 
-/** Before count(): nx = ny = 0 (count() writes every position's own). */
+/** Before count() or knnCount(): nx = ny = 0 (they add each position's counts). */
 export function countPrep(h: Header): void {
   memory.fill(h.nx, 0, <usize>h.n << 2);
   memory.fill(h.ny, 0, <usize>h.n << 2);
@@ -91,7 +99,7 @@ export function count(h: Header, p0: i32, p1: i32, slot: i32): void {
   const dyp = <i32>h.dyp;
   for (let p = p0, end = 0; p < p1; p = end) {
     end = blockEnd(p, p1);
-    countBlock(h, b, p, end, 0, <i32>h.dx, dxp, h.radii ? h.radX : h.eps, h.xRow8, h.nx);
-    if (dyp > 0) countBlock(h, b, p, end, dxp, <i32>h.dy, dyp, h.radii ? h.radY : h.eps, h.yRow8, h.ny);
+    countBlock(h, b, p, end, 0, <i32>h.dx, dxp, h.radii ? h.radX : h.eps, h.xRow8, h.nx, 0, 0);
+    if (dyp > 0) countBlock(h, b, p, end, dxp, <i32>h.dy, dyp, h.radii ? h.radY : h.eps, h.yRow8, h.ny, 0, 0);
   }
 }

@@ -60,6 +60,22 @@
   return (<f64>m - 1.000001) * step >= r;
 }
 
+/** The least m in [0, 256] at which surelyBelow(m, step, r) no longer holds (it holds for every smaller m). */
+export function belowUntil(step: f64, r: f64): i32 {
+  let m = <i32>Math.min(256, Math.max(0, Math.floor(r / step - 1.000001)));
+  while (m > 0 && !surelyBelow(m - 1, step, r)) m--;
+  while (m < 256 && surelyBelow(m, step, r)) m++;
+  return m;
+}
+
+/** The least m in [0, 256] from which surelyNotBelow(m, step, r) holds (256: no byte max reaches it). */
+export function notBelowFrom(step: f64, r: f64): i32 {
+  let m = <i32>Math.min(256, Math.max(0, Math.ceil(r / step + 1.000001)));
+  while (m > 0 && surelyNotBelow(m - 1, step, r)) m--;
+  while (m < 256 && !surelyNotBelow(m, step, r)) m++;
+  return m;
+}
+
 @inline export function quantise(v: f64, qMin: f64, step: f64): u8 {
   const u = Math.floor((v - qMin) / step);
   return u <= 0 ? 0 : u >= 255 ? 255 : <u8>u;

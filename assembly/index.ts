@@ -4,10 +4,12 @@
  * read at load), tree.ts orders the points and builds the filters, slabs.ts is the slab filter, knn.ts runs the
  * joint k-NN, count.ts the marginal range counts, and filter.ts holds the 8-bit bounds and the exact distance. A
  * caller runs build, then knn over every position (on any instance over the same memory), for KSG-2 ball over
- * every position, then countPrep, then count over every position.
+ * every position, then countPrep, then count over every position; or, for KSG-1 at one k, countPrep and then
+ * knnCount over every position.
  */
 import { count as countPhase, countPrep as countPrepPhase } from './count';
 import { ball as ballPhase, knn as knnPhase } from './knn';
+import { knnCount as knnCountPhase } from './knn-count';
 import { Header, header } from './layout';
 import { build as buildAll } from './tree';
 
@@ -33,6 +35,11 @@ export function countPrep(ctx: usize): void {
   countPrepPhase(header(ctx));
 }
 
+/** KSG-1 in one pass (knn-count.ts): eps, nx and ny of joint positions [p0, p1), after countPrep(). */
+export function knnCount(ctx: usize, p0: i32, p1: i32, slot: i32): void {
+  knnCountPhase(header(ctx), p0, p1, slot);
+}
+
 /** nx and ny of joint positions [p0, p1), using slot `slot`'s scratch. */
 export function count(ctx: usize, p0: i32, p1: i32, slot: i32): void {
   countPhase(header(ctx), p0, p1, slot);
@@ -54,6 +61,7 @@ export const HEADER_levels: i32 = offsetof<Header>('levels');
 export const HEADER_words: i32 = offsetof<Header>('words');
 export const HEADER_keep: i32 = offsetof<Header>('keep');
 export const HEADER_radii: i32 = offsetof<Header>('radii');
+export const HEADER_spills: i32 = offsetof<Header>('spills');
 export const HEADER_Z: i32 = offsetof<Header>('Z');
 export const HEADER_visit: i32 = offsetof<Header>('visit');
 export const HEADER_permZ: i32 = offsetof<Header>('permZ');

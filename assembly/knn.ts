@@ -9,7 +9,7 @@
  */
 import { hmax8, maxNormBounded, rowMax8, surelyNotBelow, threshold } from './filter';
 import { Block, blockEnd, Header, REC_KTH, REC_ND, REC_T8, WORD, record, row8Bytes, sliceBytes, slotBlock } from './layout';
-import { scanTwo, scanWord, slabRows, withoutSelf, wordMask } from './slabs';
+import { recordRows, refreshRows, scanTwo, scanWord, withoutSelf, wordMask } from './slabs';
 
 /** The next float64 above r >= 0: d < nextUp(r) exactly when d <= r, for the strict comparisons of the search and the counts. */
 @inline export function nextUp(r: f64): f64 {
@@ -34,7 +34,7 @@ import { scanTwo, scanWord, slabRows, withoutSelf, wordMask } from './slabs';
  * of its word, m_j their u8 max-norm (each d_pj is below it: surelyBelow()), so k points lie strictly closer;
  * Infinity if the word holds fewer than k others. `best` (k f64) is the scratch.
  */
-function ownWordBound(h: Header, best: usize, k: i32, p: i32, rb: usize): f64 {
+export function ownWordBound(h: Header, best: usize, k: i32, p: i32, rb: usize): f64 {
   for (let s = 0; s < k; s++) store<f64>(best + (<usize>s << 3), Infinity);
   const w0 = (p / WORD) * WORD;
   let w1 = w0 + WORD;
@@ -54,7 +54,7 @@ function ownWordBound(h: Header, best: usize, k: i32, p: i32, rb: usize): f64 {
  * The positions of `bits` (w0 + bit) against the query (Z row `row`, u8 row `row8`): those the u8 bound cannot
  * rule out get the exact distance, and the k best at `best` are updated; returns the new bound.
  */
-@inline function knnBits(h: Header, bits: u64, w0: i32, row: usize, row8: usize, best: usize, k: i32, kth: f64): f64 {
+@inline export function knnBits(h: Header, bits: u64, w0: i32, row: usize, row8: usize, best: usize, k: i32, kth: f64): f64 {
   const zRow = <usize>(h.dxp + h.dyp) << 3;
   const rb = row8Bytes(<i32>(h.dxp + h.dyp));
   const step = h.qStep;
@@ -88,7 +88,7 @@ function knnBlock(h: Header, b: Block, p0: i32, p1: i32): void {
     const kth = ownWordBound(h, best, k, p0 + i, rb);
     for (let s = 0; s < k; s++) store<f64>(best + (<usize>s << 3), Infinity);
     store<f64>(rec + REC_KTH, kth);
-    slabRows(h, b, rec, h.zRow8 + <usize>(p0 + i) * rb, 0, dx, dxp, dxp + dy, threshold(kth, step));
+    recordRows(h, b, rec, h.zRow8 + <usize>(p0 + i) * rb, 0, dx, dxp, dxp + dy, threshold(kth, step));
   }
   const words = <i32>h.words;
   const slice = sliceBytes(dz);
@@ -108,7 +108,11 @@ function knnBlock(h: Header, b: Block, p0: i32, p1: i32): void {
       for (let e = 0; e < ne; e++) {
         const rec = record(b, i + e);
         const t8 = threshold(load<f64>(rec + REC_KTH), step);
-        if (t8 < load<i32>(rec + REC_T8)) slabRows(h, b, rec, h.zRow8 + <usize>(p0 + i + e) * rb, 0, dx, dxp, dxp + dy, t8);
+        if (t8 < load<i32>(rec + REC_T8)) {
+          // in the order sorted at the first bound: sorting afresh costs more than it gains (bench/README.md)
+          refreshRows(h, rec + b.rowsAt, load<i32>(rec + REC_ND), h.zRow8 + <usize>(p0 + i + e) * rb, t8);
+          store<i32>(rec + REC_T8, t8);
+        }
       }
       const recA = record(b, i);
       const recB = ne == 2 ? record(b, i + 1) : recA;
@@ -193,7 +197,7 @@ function ballBlock(h: Header, b: Block, p0: i32, p1: i32): void {
     store<f64>(rec + REC_KTH, kth);
     store<f64>(rec + b.bestAt, 0);
     store<f64>(rec + b.bestAt, 0, 8);
-    slabRows(h, b, rec, h.zRow8 + <usize>(p0 + i) * rb, 0, <i32>h.dx, dxp, dxp + <i32>h.dy, threshold(kth, h.qStep));
+    recordRows(h, b, rec, h.zRow8 + <usize>(p0 + i) * rb, 0, <i32>h.dx, dxp, dxp + <i32>h.dy, threshold(kth, h.qStep));
   }
   const words = <i32>h.words;
   const slice = sliceBytes(dz);

@@ -26,7 +26,7 @@
 /** 'KSG1' as little-endian u32: the first header word, so a stale or foreign memory is refused. */
 export const LAYOUT_MAGIC: u32 = 0x3147534b;
 /** Bump on any change to Header, the slot scratch or the regions' layout. */
-export const LAYOUT_VERSION: u32 = 3;
+export const LAYOUT_VERSION: u32 = 4;
 
 /** Points per leaf at most of the kd-tree that orders the positions. */
 export const LEAF = 64;
@@ -36,6 +36,8 @@ export const WORD = 128;
 export const QBLOCK = 1024;
 /** Bins per dim of the slab filter (4 bits of the 8-bit levels). */
 export const BINS = 16;
+/** Room per query of a block for the fused search's marginal candidates (knn-count.ts); a block that needs more is counted by count.ts. */
+export const FOUND_PER_QUERY = 1024;
 
 /** The context header at `ctx`, written by kernel.ts: sizes, then region addresses, then the 8-bit quantisation. */
 @unmanaged export class Header {
@@ -51,6 +53,7 @@ export const BINS = 16;
   words: u32; // slab words: ceil(n / WORD)
   keep: u32; // 1: knn() also writes each point's k smallest distances, ascending, to `best` (N x k f64, by input index)
   radii: u32; // 1: count() takes the x and y radii from radX and radY (by input index) instead of eps
+  spills: u32; // blocks of knnCount() whose list of candidates overflowed, counted by count.ts instead (atomic)
   Z: usize;
   visit: usize; // u8[N] scratch for the in-place permutation
   permZ: usize;
@@ -62,7 +65,7 @@ export const BINS = 16;
   radY: usize;
   nx: usize;
   ny: usize;
-  scratch: usize; // per slot: slotBytes(dz, k)
+  scratch: usize; // per slot: slotBytes(dz, k, n)
   zRow8: usize;
   xRow8: usize;
   yRow8: usize;
@@ -82,7 +85,9 @@ export const BINS = 16;
 
 /**
  * One caller's block of queries (in its slot's scratch): up to QBLOCK consecutive positions (whole words), each with a
- * record of `stride` bytes: nd i32 | t8 i32 | kth f64 | count i32 | pad | best (k f64) | rows (dz + 4 u32 pairs).
+ * record of `stride` bytes: nd i32 | t8 i32 | kth f64 | count i32 | ndY i32 | countY i32 | mN i32 | best (k f64) | rows
+ * (dz + 8 u32 pairs: one list over all dims, or the fused search's x list (dxp + 4) then y list), and the fused
+ * search's list of marginal candidates.
  */
 @unmanaged export class Block {
   p0: i32; // first position
@@ -91,10 +96,14 @@ export const BINS = 16;
   stride: usize;
   bestAt: usize;
   rowsAt: usize;
-  recs: usize; // QBLOCK records
+  rowsYAt: usize; // the fused search's y list
+  recs: usize; // a record per query of a block
   tmp: usize; // dz + 4 pairs: one query's rows before sorting
   bucket: usize; // u8 per dim of tmp: its rejection bucket
   counters: usize; // BINS + 2 u32
+  bits: usize; // 2 v128 per query: the fused search's x and y survivors of the current word
+  found: usize; // room entries (u32 position, u32 query << 9 | part << 8 | u8 bound)
+  room: i32; // FOUND_PER_QUERY per query of a block
 }
 
 // a record's fixed fields
@@ -102,6 +111,11 @@ export const REC_ND: usize = 0;
 export const REC_T8: usize = 4;
 export const REC_KTH: usize = 8;
 export const REC_COUNT: usize = 16;
+export const REC_NDY: usize = 20;
+export const REC_COUNTY: usize = 24;
+export const REC_MN: usize = 28;
+/** Bytes of a record's fixed fields. */
+const REC_HEAD: usize = 32;
 
 const BLOCK_AT: usize = 0;
 const RECS_AT: usize = (offsetof<Block>() + 15) & ~15;
@@ -113,13 +127,23 @@ const RECS_AT: usize = (offsetof<Block>() + 15) & ~15;
 
 /** Bytes of one query record. */
 @inline function recordBytes(dz: i32, k: i32): usize {
-  return 32 + (((<usize>k << 3) + 15) & ~15) + pairBytes(dz);
+  return REC_HEAD + (((<usize>k << 3) + 15) & ~15) + pairBytes(dz + 4);
 }
 
-/** Bytes of one slot's scratch: Block | QBLOCK records | tmp | buckets | counters, in whole 128-byte lines (no two callers share a cache line). */
-export function slotBytes(dz: i32, k: i32): usize {
+/** Queries of a block at most: QBLOCK, or all n when fewer. */
+@inline function blockQueries(n: i32): usize {
+  return <usize>(n < 1 ? 1 : n < QBLOCK ? n : QBLOCK);
+}
+
+/**
+ * Bytes of one slot's scratch for n points: Block | records | tmp | buckets | counters | bits | found, in whole
+ * 128-byte lines (no two callers share a cache line).
+ */
+export function slotBytes(dz: i32, k: i32, n: i32): usize {
+  const q = blockQueries(n);
   const bucket = (<usize>dz + 15) & ~15;
-  return (RECS_AT + <usize>QBLOCK * recordBytes(dz, k) + pairBytes(dz) + bucket + <usize>(BINS + 2) * 4 + 127) & ~127;
+  const counters = (<usize>(BINS + 2) * 4 + 15) & ~15;
+  return (RECS_AT + q * recordBytes(dz, k) + pairBytes(dz) + bucket + counters + (q << 5) + q * FOUND_PER_QUERY * 8 + 127) & ~127;
 }
 
 /** Bytes of a row-major u8 row of `dims` coordinates: whole 32-byte steps of rowMax8. */
@@ -135,16 +159,21 @@ export function slotBytes(dz: i32, k: i32): usize {
 export function slotBlock(h: Header, slot: i32): Block {
   const dz = <i32>(h.dxp + h.dyp);
   const k = <i32>h.k;
-  const base = h.scratch + <usize>slot * slotBytes(dz, k);
+  const q = blockQueries(<i32>h.n);
+  const base = h.scratch + <usize>slot * slotBytes(dz, k, <i32>h.n);
   const b = changetype<Block>(base + BLOCK_AT);
   b.k = k;
   b.stride = recordBytes(dz, k);
-  b.bestAt = 32;
-  b.rowsAt = 32 + (((<usize>k << 3) + 15) & ~15);
+  b.bestAt = REC_HEAD;
+  b.rowsAt = REC_HEAD + (((<usize>k << 3) + 15) & ~15);
   b.recs = base + RECS_AT;
-  b.tmp = b.recs + <usize>QBLOCK * b.stride;
+  b.tmp = b.recs + q * b.stride;
   b.bucket = b.tmp + pairBytes(dz);
   b.counters = b.bucket + ((<usize>dz + 15) & ~15);
+  b.bits = b.counters + ((<usize>(BINS + 2) * 4 + 15) & ~15);
+  b.found = b.bits + (q << 5);
+  b.room = <i32>(q * FOUND_PER_QUERY);
+  b.rowsYAt = b.rowsAt + (<usize>(h.dxp + 4) << 3);
   return b;
 }
 

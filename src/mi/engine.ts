@@ -60,17 +60,18 @@ export class Engine {
     return kernel;
   }
 
-  /** One phase over all positions of `kernel` (countPrep() first for 'count'); `progress` gets the points done. */
+  /** One phase over all positions of `kernel` (countPrep() first for 'count' and 'knnCount'); `progress` gets the points done. */
   async run(kernel: KsgKernel, phase: Phase, progress: (points: number) => void): Promise<void> {
     const n = kernel.n;
     const bounds = this.chunkBounds(n, kernel.queryBlock);
-    if (phase === 'count') kernel.countPrep();
+    if (phase === 'count' || phase === 'knnCount') kernel.countPrep();
     if (this.inThread(n)) {
       for (let ch = 0; ch + 1 < bounds.length; ch++) {
         const p0 = bounds[ch];
         const p1 = bounds[ch + 1];
         if (phase === 'knn') kernel.knn(p0, p1, 0);
         else if (phase === 'ball') kernel.ball(p0, p1, 0);
+        else if (phase === 'knnCount') kernel.knnCount(p0, p1, 0);
         else kernel.count(p0, p1, 0);
         progress(p1 - p0);
       }

@@ -101,9 +101,16 @@ export async function miPoints(engine: Engine, x: Matrix, y: Matrix, estimator: 
   const { ks } = c;
   const n = x.n;
   const kmax = ks[ks.length - 1];
-  const progress = phaseProgress(n, 1 + ks.length * (estimator === 'ksg2' ? 2 : 1), c.onProgress);
+  // KSG-1 at one k: the k-NN and the counts in one pass (assembly/knn-count.ts), the same eps and counts
+  const onePass = estimator === 'ksg1' && ks.length === 1 && x.d > 0 && y.d > 0;
+  const progress = phaseProgress(n, onePass ? 1 : 1 + ks.length * (estimator === 'ksg2' ? 2 : 1), c.onProgress);
   const run = (kernel: KsgKernel, phase: Phase): Promise<void> => engine.run(kernel, phase, progress);
   const kernel = engine.prepare(0, x, y, { k: kmax, keep: ks.length > 1, noise: c.noise, seed: c.seed });
+  if (onePass) {
+    await run(kernel, 'knnCount');
+    const r = kernel.results();
+    return [{ k: kmax, nats: miFromCounts(r.nx, r.ny, kmax), ...r }];
+  }
   await run(kernel, 'knn');
   const epsOf = epsForEach(kernel, ks);
   const out: MiPoints[] = [];
@@ -133,18 +140,20 @@ export async function cmiPoints(engine: Engine, x: Matrix, y: Matrix, z: Matrix,
     y = { ...y, data: addNoise(y.data, c.noise, rng) };
     z = { ...z, data: addNoise(z.data, c.noise, rng) };
   }
-  const progress = phaseProgress(n, 1 + 2 * ks.length, c.onProgress);
+  // at one k the k-NN and the (x, z) and (y, z) counts in one pass
+  const onePass = ks.length === 1;
+  const progress = phaseProgress(n, (onePass ? 0 : 1) + 2 * ks.length, c.onProgress);
   const run = (kernel: KsgKernel, phase: Phase): Promise<void> => engine.run(kernel, phase, progress);
   // the joint (x, z, y, z): its max-norm is the (x, y, z) distance; its x and y trees are the (x, z) and (y, z) spaces
   const xz = engine.prepare(0, hstack(x, z), hstack(y, z), { k: kmax, keep: ks.length > 1 });
-  await run(xz, 'knn');
+  if (!onePass) await run(xz, 'knn');
   const epsOf = epsForEach(xz, ks);
   const zOnly = engine.prepare(1, z, noColumns(n), { k: kmax });
   const out: CmiPoints[] = [];
   for (const k of ks) {
     const given = epsOf(k);
     if (given) xz.setEps(given);
-    await run(xz, 'count');
+    await run(xz, onePass ? 'knnCount' : 'count');
     const { eps, nx: nxz, ny: nyz } = xz.results();
     zOnly.setEps(eps);
     await run(zOnly, 'count');

@@ -41,10 +41,10 @@ const BASE = 65536;
 
 /** The layout this file lays out: LAYOUT_MAGIC and LAYOUT_VERSION of assembly/layout.ts, checked at load. */
 export const LAYOUT_MAGIC = 0x3147534b;
-export const LAYOUT_VERSION = 3;
+export const LAYOUT_VERSION = 4;
 
 /** Header fields this file writes, by kind; the module's HEADER_<field> exports must name exactly these. */
-export const SCALAR_FIELDS = ['magic', 'version', 'n', 'k', 'dx', 'dy', 'dxp', 'dyp', 'levels', 'words', 'keep', 'radii'] as const;
+export const SCALAR_FIELDS = ['magic', 'version', 'n', 'k', 'dx', 'dy', 'dxp', 'dyp', 'levels', 'words', 'keep', 'radii', 'spills'] as const;
 export const REGION_FIELDS = [
   'Z', 'visit', 'permZ', 'tmpRow', 'spread', 'eps', 'best', 'radX', 'radY', 'nx', 'ny', 'scratch',
   'zRow8', 'xRow8', 'yRow8', 'slabs', 'binOf', 'binCum', 'hist',
@@ -67,7 +67,7 @@ export interface KernelLayout {
   /** byte offset of each header field from ctx */
   offsets: Record<Field, number>;
   /** bytes of one slot's scratch */
-  slotBytes(dz: number, k: number): number;
+  slotBytes(dz: number, k: number, n: number): number;
   /** bytes of a row-major u8 row of d coordinates (the rows8 regions) */
   row8Bytes(d: number): number;
 }
@@ -78,6 +78,7 @@ export interface KernelExports {
   ball(ctx: number, p0: number, p1: number, slot: number): void;
   countPrep(ctx: number): void;
   count(ctx: number, p0: number, p1: number, slot: number): void;
+  knnCount(ctx: number, p0: number, p1: number, slot: number): void;
 }
 
 /** What a worker needs to run queries on a prepared memory. */
@@ -230,7 +231,7 @@ export class KsgKernel {
     this.claims = new SharedArrayBuffer(4 * slots);
     const sizes: Record<Region, number> = {
       Z: n * dz * 8, visit: n, permZ: n * 4, tmpRow: dz * 8, spread: dz * 16 + 64,
-      eps: n * 8, best: opts.keep ? n * k * 8 : 0, radX: n * 8, radY: n * 8, nx: n * 4, ny: n * 4, scratch: slots * L.slotBytes(dz, k),
+      eps: n * 8, best: opts.keep ? n * k * 8 : 0, radX: n * 8, radY: n * 8, nx: n * 4, ny: n * 4, scratch: slots * L.slotBytes(dz, k, n),
       zRow8: n * L.row8Bytes(dz), xRow8: n * L.row8Bytes(dxp), yRow8: n * L.row8Bytes(dyp),
       slabs: words * (2 + dz * (L.bins - 1)) * 16, binOf: dz * 256, binCum: dz * (L.bins + 1) * 4, hist: dz * 256 * 4,
     };
@@ -249,7 +250,7 @@ export class KsgKernel {
 
     const h32 = new Uint32Array(this.memory.buffer, this.ctx, L.headerBytes >> 2);
     const scalars: Record<(typeof SCALAR_FIELDS)[number], number> = {
-      magic: LAYOUT_MAGIC, version: LAYOUT_VERSION, n, k, dx: x.d, dy: y.d, dxp, dyp, levels, words, keep: opts.keep ? 1 : 0, radii: 0,
+      magic: LAYOUT_MAGIC, version: LAYOUT_VERSION, n, k, dx: x.d, dy: y.d, dxp, dyp, levels, words, keep: opts.keep ? 1 : 0, radii: 0, spills: 0,
     };
     for (const f of SCALAR_FIELDS) h32[L.offsets[f] >> 2] = scalars[f];
     for (const f of REGION_FIELDS) h32[L.offsets[f] >> 2] = this.ptr[f];
@@ -320,6 +321,16 @@ export class KsgKernel {
   /** The pairs owned by x- and y-tree positions [p0, p1) into nx and ny, on this thread; all of [0, n) completes them. */
   count(p0: number, p1: number, slot: number): void {
     this.exports.count(this.ctx, p0, p1, slot);
+  }
+
+  /** KSG-1 at the prepared k in one pass, after countPrep(): eps, nx and ny of joint positions [p0, p1), on this thread. */
+  knnCount(p0: number, p1: number, slot: number): void {
+    this.exports.knnCount(this.ctx, p0, p1, slot);
+  }
+
+  /** Blocks of knnCount() since prepare() whose candidates overflowed their list and were counted afresh (a cost, not a result). */
+  get spilledBlocks(): number {
+    return new Uint32Array(this.memory.buffer, this.ctx, this.layout.headerBytes >> 2)[this.layout.offsets.spills >> 2];
   }
 
   /** After ball(): KSG-2's eps_x, eps_y by input row (the kernel keeps them one float above, for its strict counts). */
