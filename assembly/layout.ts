@@ -36,7 +36,7 @@ export const WORD = 128;
 export const QBLOCK = 1024;
 /** Bins per dim of the slab filter (4 bits of the 8-bit levels). */
 export const BINS = 16;
-/** Room per query of a block for the fused search's marginal candidates (knn-count.ts); a block that needs more is counted by count.ts. */
+/** Room per query of a block for the fused search's marginal candidates (knn-count.ts) at most; a block that needs more is counted by count.ts from where it overflowed. */
 export const FOUND_PER_QUERY = 1024;
 
 /** The context header at `ctx`, written by kernel.ts: sizes, then region addresses, then the 8-bit quantisation. */
@@ -103,7 +103,7 @@ export const FOUND_PER_QUERY = 1024;
   counters: usize; // BINS + 2 u32
   bits: usize; // 2 v128 per query: the fused search's x and y survivors of the current word
   found: usize; // room entries (u32 position, u32 query << 9 | part << 8 | u8 bound)
-  room: i32; // FOUND_PER_QUERY per query of a block
+  room: i32; // foundPerQuery(n) per query of a block
 }
 
 // a record's fixed fields
@@ -136,6 +136,15 @@ const RECS_AT: usize = (offsetof<Block>() + 15) & ~15;
 }
 
 /**
+ * Room per query for n points: the candidates grow with n (at most 155 per query at n = 3,000, 500-700 at 30,000 on
+ * 64 + 64 activation dims, bench/README.md), so n / 16 within [256, FOUND_PER_QUERY].
+ */
+@inline function foundPerQuery(n: i32): usize {
+  const r = n >> 4;
+  return <usize>(r < 256 ? 256 : r > FOUND_PER_QUERY ? FOUND_PER_QUERY : r);
+}
+
+/**
  * Bytes of one slot's scratch for n points: Block | records | tmp | buckets | counters | bits | found, in whole
  * 128-byte lines (no two callers share a cache line).
  */
@@ -143,7 +152,7 @@ export function slotBytes(dz: i32, k: i32, n: i32): usize {
   const q = blockQueries(n);
   const bucket = (<usize>dz + 15) & ~15;
   const counters = (<usize>(BINS + 2) * 4 + 15) & ~15;
-  return (RECS_AT + q * recordBytes(dz, k) + pairBytes(dz) + bucket + counters + (q << 5) + q * FOUND_PER_QUERY * 8 + 127) & ~127;
+  return (RECS_AT + q * recordBytes(dz, k) + pairBytes(dz) + bucket + counters + (q << 5) + q * foundPerQuery(n) * 8 + 127) & ~127;
 }
 
 /** Bytes of a row-major u8 row of `dims` coordinates: whole 32-byte steps of rowMax8. */
@@ -172,7 +181,7 @@ export function slotBlock(h: Header, slot: i32): Block {
   b.counters = b.bucket + ((<usize>dz + 15) & ~15);
   b.bits = b.counters + ((<usize>(BINS + 2) * 4 + 15) & ~15);
   b.found = b.bits + (q << 5);
-  b.room = <i32>(q * FOUND_PER_QUERY);
+  b.room = <i32>(q * foundPerQuery(<i32>h.n));
   b.rowsYAt = b.rowsAt + (<usize>(h.dxp + 4) << 3);
   return b;
 }
