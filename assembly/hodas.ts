@@ -127,11 +127,11 @@ export function weightGrad(x: usize, xs: i32, dz: usize, n: i32, k: i32, m: i32,
         let px = x + <usize>r0 * xsB + (<usize>j << 2);
         let pz = dz + <usize>r0 * msB + (<usize>c << 2);
         for (let r = r0; r < r1; r++) {
-          const xv = v128.load(px);
-          const s0 = v128.shuffle<f32>(xv, xv, 0, 0, 0, 0);
-          const s1 = v128.shuffle<f32>(xv, xv, 1, 1, 1, 1);
-          const s2 = v128.shuffle<f32>(xv, xv, 2, 2, 2, 2);
-          const s3 = v128.shuffle<f32>(xv, xv, 3, 3, 3, 3);
+          // splat loads: shuffles would take the vector ports the multiply-adds need
+          const s0 = v128.load32_splat(px);
+          const s1 = v128.load32_splat(px, 4);
+          const s2 = v128.load32_splat(px, 8);
+          const s3 = v128.load32_splat(px, 12);
           const z0 = v128.load(pz);
           a00 = f32x4.add(a00, f32x4.mul(s0, z0));
           a10 = f32x4.add(a10, f32x4.mul(s1, z0));
