@@ -257,23 +257,31 @@ export async function trainRun(
           const errs = tf.sum(tf.cast(tf.notEqual(tf.argMax(r.logits, 1), yVal), 'float32'));
           return keep ? [errs, r.first, r.last, ...(layers ? r.layers : [])] : [errs];
         });
-      const primary = evaluate(config.bnEval, estimator !== null || wantDump, layersLog !== null);
-      const valErrors = (await primary[0].data())[0];
-      const firstData = primary[1] ? ((await primary[1].data()) as Float32Array) : null;
-      const lastData = primary[2] ? ((await primary[2].data()) as Float32Array) : null;
-      // every hidden layer (--mi-layers adjacent|all), layer i + 1 at index i
-      const layerData = primary.length > 3 ? await Promise.all(primary.slice(3).map(async (t) => (await t.data()) as Float32Array)) : null;
-      tf.dispose(primary);
-      const valError = round(valErrors / data.val.n);
+      let valError: number;
+      let firstData: Float32Array | null;
+      let lastData: Float32Array | null;
+      let layerData: Float32Array[] | null;
       let valErrorVariant: number | null = null;
       let variantData: [Float32Array, Float32Array] | null = null;
-      if (config.bnEvalVariant !== 'none') {
-        const v = evaluate(config.bnEvalVariant, estimator !== null);
-        valErrorVariant = round((await v[0].data())[0] / data.val.n);
-        if (v.length > 1) variantData = [(await v[1].data()) as Float32Array, (await v[2].data()) as Float32Array];
-        tf.dispose(v);
+      // z0 is freed whatever an evaluation throws
+      try {
+        const primary = evaluate(config.bnEval, estimator !== null || wantDump, layersLog !== null);
+        const valErrors = (await primary[0].data())[0];
+        firstData = primary[1] ? ((await primary[1].data()) as Float32Array) : null;
+        lastData = primary[2] ? ((await primary[2].data()) as Float32Array) : null;
+        // every hidden layer (--mi-layers adjacent|all), layer i + 1 at index i
+        layerData = primary.length > 3 ? await Promise.all(primary.slice(3).map(async (t) => (await t.data()) as Float32Array)) : null;
+        tf.dispose(primary);
+        valError = round(valErrors / data.val.n);
+        if (config.bnEvalVariant !== 'none') {
+          const v = evaluate(config.bnEvalVariant, estimator !== null);
+          valErrorVariant = round((await v[0].data())[0] / data.val.n);
+          if (v.length > 1) variantData = [(await v[1].data()) as Float32Array, (await v[2].data()) as Float32Array];
+          tf.dispose(v);
+        }
+      } finally {
+        z0?.dispose();
       }
-      z0?.dispose();
       // Keras's moving averages lag the weights by about 1 / (1 - momentum) = 100 steps, one an epoch at full
       // batch: their error can stall for tens of epochs while the batch-statistics error still falls (docs/FIGURES.md,
       // "Convergence"), so a run stops only once every validation error it records has plateaued
