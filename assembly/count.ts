@@ -6,7 +6,7 @@
  * the result is the same for any split of the positions over callers.
  */
 import { hmax8, maxNormBounded, rowMax8, surelyBelow, surelyNotBelow, threshold } from './filter';
-import { Block, blockEnd, Header, REC_COUNT, REC_KTH, REC_ND, WORD, record, row8Bytes, sliceBytes, slotBlock } from './layout';
+import { Block, blockEnd, Header, REC_COUNT, REC_KTH, REC_ND, WORD, record, row8Bytes, sliceBytes, slotBlock, visitSpan } from './layout';
 import { recordRows, scanTwo, withoutSelf, wordMask } from './slabs';
 
 /** How many of `bits` (positions w0 + bit) lie strictly within r of the query (part rows at `row`, u8 row `row8`). */
@@ -47,8 +47,7 @@ export function countBlock(h: Header, b: Block, p0: i32, p1: i32, c0: i32, dims:
   }
   const words = <i32>h.words;
   const slice = sliceBytes(dz);
-  let span = 1;
-  while (span < words) span <<= 1;
+  const span = visitSpan(words);
   for (let t = from; t < span; t++) {
     const w = own ^ t;
     if (w >= words) continue;

@@ -10,10 +10,10 @@
  */
 import { countBlock } from './count';
 import { belowUntil, hmax8, maxNormBounded, notBelowFrom, rowMax8, threshold } from './filter';
-import { knnBits, ownWordBound } from './knn';
+import { knnBits, startSearch } from './knn';
 import {
   Block, blockEnd, Header, REC_COUNT, REC_COUNTY, REC_KTH, REC_MN, REC_ND, REC_NDY, REC_T8, WORD,
-  record, row8Bytes, sliceBytes, slotBlock,
+  record, row8Bytes, sliceBytes, slotBlock, visitSpan,
 } from './layout';
 import { refreshRows, scanTwo, slabRows, withoutSelf, wordMask } from './slabs';
 
@@ -102,10 +102,7 @@ function knnCountBlock(h: Header, b: Block, p0: i32, p1: i32): void {
   const size = p1 - p0;
   for (let i = 0; i < size; i++) {
     const rec = record(b, i);
-    const best = rec + b.bestAt;
-    const kth = ownWordBound(h, best, k, p0 + i, rb);
-    for (let s = 0; s < k; s++) store<f64>(best + (<usize>s << 3), Infinity);
-    store<f64>(rec + REC_KTH, kth);
+    const kth = startSearch(h, b, rec, p0 + i, rb);
     store<i32>(rec + REC_MN, notBelowFrom(step, kth));
     store<i32>(rec + REC_COUNT, 0);
     store<i32>(rec + REC_COUNTY, 0);
@@ -117,9 +114,7 @@ function knnCountBlock(h: Header, b: Block, p0: i32, p1: i32): void {
   // room for a whole word's survivors of one query in both parts before each query's word
   const cap = b.room - 2 * WORD;
   let fill = 0;
-  const xs = b.tmp;
-  let span = 1;
-  while (span < words) span <<= 1;
+  const span = visitSpan(words);
   // the first visit whose candidates did not all fit (span: none); the list then holds those of the visits before
   let spillAt = span;
   for (let t = 0; t < span; t++) {
@@ -132,21 +127,20 @@ function knnCountBlock(h: Header, b: Block, p0: i32, p1: i32): void {
     for (let part = 0; part < 2; part++) {
       const rowsAt = part == 0 ? b.rowsAt : b.rowsYAt;
       const ndAt = part == 0 ? REC_ND : REC_NDY;
+      const bits = part == 0 ? b.bits : b.bitsY;
       for (let i = 0; i < size; i += 2) {
         const two = i + 1 < size;
         const recA = record(b, i);
         const recB = two ? record(b, i + 1) : recA;
-        const out = b.bits + (<usize>i << 5) + (<usize>part << 4);
+        // the pair's bits land at their own places (an odd last query's partner in the spare slot)
         scanTwo(recA + rowsAt, load<i32>(recA + ndAt), recB + rowsAt, load<i32>(recB + ndAt), at,
-          withoutSelf(mask, w0, p0 + i), two ? withoutSelf(mask, w0, p0 + i + 1) : i64x2.splat(0), xs);
-        v128.store(out, v128.load(xs));
-        if (two) v128.store(out, v128.load(xs, 16), 32);
+          withoutSelf(mask, w0, p0 + i), two ? withoutSelf(mask, w0, p0 + i + 1) : i64x2.splat(0), bits + (<usize>i << 4));
       }
     }
     const wordStart = fill;
     for (let i = 0; i < size; i++) {
-      const ax = v128.load(b.bits + (<usize>i << 5));
-      const ay = v128.load(b.bits + (<usize>i << 5), 16);
+      const ax = v128.load(b.bits + (<usize>i << 4));
+      const ay = v128.load(b.bitsY + (<usize>i << 4));
       if (!v128.any_true(v128.or(ax, ay))) continue;
       const rec = record(b, i);
       const p = p0 + i;

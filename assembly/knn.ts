@@ -8,8 +8,8 @@
  * ties at the k-th distance need no order).
  */
 import { hmax8, maxNormBounded, rowMax8, surelyNotBelow, threshold } from './filter';
-import { Block, blockEnd, Header, REC_KTH, REC_ND, REC_T8, WORD, record, row8Bytes, sliceBytes, slotBlock } from './layout';
-import { recordRows, refreshRows, scanTwo, scanWord, withoutSelf, wordMask } from './slabs';
+import { Block, blockEnd, Header, REC_KTH, REC_ND, REC_T8, WORD, record, row8Bytes, sliceBytes, slotBlock, visitSpan } from './layout';
+import { narrowRecordRows, recordRows, scanTwo, scanWord, withoutSelf, wordMask } from './slabs';
 
 /** The next float64 above r >= 0: d < nextUp(r) exactly when d <= r, for the strict comparisons of the search and the counts. */
 @inline export function nextUp(r: f64): f64 {
@@ -50,6 +50,15 @@ export function ownWordBound(h: Header, best: usize, k: i32, p: i32, rb: usize):
   return kth;
 }
 
+/** Query record `rec` (position p) ready to search: its k best empty, its bound the own word's (ownWordBound), returned. */
+export function startSearch(h: Header, b: Block, rec: usize, p: i32, rb: usize): f64 {
+  const best = rec + b.bestAt;
+  const kth = ownWordBound(h, best, b.k, p, rb);
+  for (let s = 0; s < b.k; s++) store<f64>(best + (<usize>s << 3), Infinity);
+  store<f64>(rec + REC_KTH, kth);
+  return kth;
+}
+
 /**
  * The positions of `bits` (w0 + bit) against the query (Z row `row`, u8 row `row8`): those the u8 bound cannot
  * rule out get the exact distance, and the k best at `best` are updated; returns the new bound.
@@ -84,17 +93,13 @@ function knnBlock(h: Header, b: Block, p0: i32, p1: i32): void {
   const size = p1 - p0;
   for (let i = 0; i < size; i++) {
     const rec = record(b, i);
-    const best = rec + b.bestAt;
-    const kth = ownWordBound(h, best, k, p0 + i, rb);
-    for (let s = 0; s < k; s++) store<f64>(best + (<usize>s << 3), Infinity);
-    store<f64>(rec + REC_KTH, kth);
+    const kth = startSearch(h, b, rec, p0 + i, rb);
     recordRows(h, b, rec, h.zRow8 + <usize>(p0 + i) * rb, 0, dx, dxp, dxp + dy, threshold(kth, step));
   }
   const words = <i32>h.words;
   const slice = sliceBytes(dz);
   const own = p0 / WORD;
-  let span = 1;
-  while (span < words) span <<= 1;
+  const span = visitSpan(words);
   for (let t = 0; t < span; t++) {
     const w = own ^ t;
     if (w >= words) continue;
@@ -108,11 +113,7 @@ function knnBlock(h: Header, b: Block, p0: i32, p1: i32): void {
       for (let e = 0; e < ne; e++) {
         const rec = record(b, i + e);
         const t8 = threshold(load<f64>(rec + REC_KTH), step);
-        if (t8 < load<i32>(rec + REC_T8)) {
-          // in the order sorted at the first bound: sorting afresh costs more than it gains (bench/README.md)
-          refreshRows(h, rec + b.rowsAt, load<i32>(rec + REC_ND), h.zRow8 + <usize>(p0 + i + e) * rb, t8);
-          store<i32>(rec + REC_T8, t8);
-        }
+        if (t8 < load<i32>(rec + REC_T8)) narrowRecordRows(h, b, rec, h.zRow8 + <usize>(p0 + i + e) * rb, t8);
       }
       const recA = record(b, i);
       const recB = ne == 2 ? record(b, i + 1) : recA;

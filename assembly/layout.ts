@@ -101,7 +101,8 @@ export const FOUND_PER_QUERY = 1024;
   tmp: usize; // dz + 4 pairs: one query's rows before sorting
   bucket: usize; // u8 per dim of tmp: its rejection bucket
   counters: usize; // BINS + 2 u32
-  bits: usize; // 2 v128 per query: the fused search's x and y survivors of the current word
+  bits: usize; // the fused search's survivors of the current word: x's v128 per query, then y's (q + 1 each)
+  bitsY: usize;
   found: usize; // room entries (u32 position, u32 query << 9 | part << 8 | u8 bound)
   room: i32; // foundPerQuery(n) per query of a block
 }
@@ -152,7 +153,7 @@ export function slotBytes(dz: i32, k: i32, n: i32): usize {
   const q = blockQueries(n);
   const bucket = (<usize>dz + 15) & ~15;
   const counters = (<usize>(BINS + 2) * 4 + 15) & ~15;
-  return (RECS_AT + q * recordBytes(dz, k) + pairBytes(dz) + bucket + counters + (q << 5) + q * foundPerQuery(n) * 8 + 127) & ~127;
+  return (RECS_AT + q * recordBytes(dz, k) + pairBytes(dz) + bucket + counters + ((q + 1) << 5) + q * foundPerQuery(n) * 8 + 127) & ~127;
 }
 
 /** Bytes of a row-major u8 row of `dims` coordinates: whole 32-byte steps of rowMax8. */
@@ -180,10 +181,21 @@ export function slotBlock(h: Header, slot: i32): Block {
   b.bucket = b.tmp + pairBytes(dz);
   b.counters = b.bucket + ((<usize>dz + 15) & ~15);
   b.bits = b.counters + ((<usize>(BINS + 2) * 4 + 15) & ~15);
-  b.found = b.bits + (q << 5);
+  b.bitsY = b.bits + ((q + 1) << 4);
+  b.found = b.bits + ((q + 1) << 5);
   b.room = <i32>(q * foundPerQuery(<i32>h.n));
   b.rowsYAt = b.rowsAt + (<usize>(h.dxp + 4) << 3);
   return b;
+}
+
+/**
+ * Visits t = 0 .. visitSpan(words) - 1 of the words in the order of word `own` go to w = own ^ t, those with w >=
+ * words skipped: nearest in kd order first, each word once.
+ */
+@inline export function visitSpan(words: i32): i32 {
+  let span = 1;
+  while (span < words) span <<= 1;
+  return span;
 }
 
 /** The end of the block that starts at position p: the next multiple of QBLOCK, or p1. */

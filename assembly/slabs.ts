@@ -211,6 +211,15 @@ export function recordRows(h: Header, b: Block, rec: usize, row8: usize, a0: i32
   store<i32>(rec + REC_T8, t8);
 }
 
+/**
+ * Record `rec`'s list moved to the smaller threshold t8 in its order (refreshRows): sorting it afresh costs more than
+ * the order gains (bench/README.md).
+ */
+export function narrowRecordRows(h: Header, b: Block, rec: usize, row8: usize, t8: i32): void {
+  refreshRows(h, rec + b.rowsAt, load<i32>(rec + REC_ND), row8, t8);
+  store<i32>(rec + REC_T8, t8);
+}
+
 /** Word w's positions (all 128, or those below n in the last word), as bits. */
 @inline export function wordMask(h: Header, w: i32): v128 {
   const left = <i32>h.n - w * WORD;
@@ -225,10 +234,9 @@ export function recordRows(h: Header, b: Block, rec: usize, row8: usize, a0: i32
   return scanFrom(rows, nd, slice, alive, 0);
 }
 
-/** `alive` inside one dim's slab: its pair (lo, hi) of slice offsets at r, read as one u64 (a load less than two u32). */
+/** `alive` inside one dim's slab: its pair (lo, hi) of slice offsets at r. */
 @inline function inSlab(alive: v128, r: usize, slice: usize): v128 {
-  const pair = load<u64>(r);
-  return v128.andnot(v128.and(alive, v128.load(slice + <usize>(pair >> 32))), v128.load(slice + <usize>(<u32>pair)));
+  return v128.andnot(v128.and(alive, v128.load(slice + <usize>load<u32>(r, 4))), v128.load(slice + <usize>load<u32>(r)));
 }
 
 @inline function step4(rows: usize, t: i32, slice: usize, alive: v128): v128 {
