@@ -69,10 +69,7 @@ export class Engine {
       for (let ch = 0; ch + 1 < bounds.length; ch++) {
         const p0 = bounds[ch];
         const p1 = bounds[ch + 1];
-        if (phase === 'knn') kernel.knn(p0, p1, 0);
-        else if (phase === 'ball') kernel.ball(p0, p1, 0);
-        else if (phase === 'knnCount') kernel.knnCount(p0, p1, 0);
-        else kernel.count(p0, p1, 0);
+        kernel.runPhase(phase, p0, p1, 0);
         progress(p1 - p0);
       }
       return;

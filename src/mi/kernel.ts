@@ -72,6 +72,9 @@ export interface KernelLayout {
   row8Bytes(d: number): number;
 }
 
+/** The kernel's phases over a range of positions, each named as its export. */
+export type PhaseName = 'knn' | 'ball' | 'count' | 'knnCount';
+
 export interface KernelExports {
   build(ctx: number): number;
   knn(ctx: number, p0: number, p1: number, slot: number): void;
@@ -326,6 +329,11 @@ export class KsgKernel {
   /** KSG-1 at the prepared k in one pass, after countPrep(): eps, nx and ny of joint positions [p0, p1), on this thread. */
   knnCount(p0: number, p1: number, slot: number): void {
     this.exports.knnCount(this.ctx, p0, p1, slot);
+  }
+
+  /** Phase `phase` (knn, ball, count or knnCount above) over positions [p0, p1), on this thread. */
+  runPhase(phase: PhaseName, p0: number, p1: number, slot: number): void {
+    this.exports[phase](this.ctx, p0, p1, slot);
   }
 
   /** Blocks of knnCount() since prepare() whose candidates overflowed their list and were counted afresh (a cost, not a result). */

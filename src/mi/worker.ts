@@ -4,11 +4,11 @@
  * memory id) and runs the queries in place: the data is never copied, the results land in the shared arrays.
  */
 import { threadId } from 'node:worker_threads';
-import { claimSlot, instantiate, type KernelExports, type QueryJob } from './kernel.js';
+import { claimSlot, instantiate, type KernelExports, type PhaseName, type QueryJob } from './kernel.js';
 
 export interface QueryTask extends QueryJob {
   /** 'knn': eps for joint positions [p0, p1); 'ball': KSG-2's radii for them; 'count': their nx and ny; 'knnCount': eps, nx and ny in one pass */
-  phase: 'knn' | 'ball' | 'count' | 'knnCount';
+  phase: PhaseName;
   p0: number;
   p1: number;
 }
@@ -22,9 +22,6 @@ export default function runQuery(task: QueryTask): number {
     cachedId = task.memoryId;
   }
   const slot = claimSlot(new Int32Array(task.claims), threadId);
-  if (task.phase === 'knn') cached.knn(task.ctx, task.p0, task.p1, slot);
-  else if (task.phase === 'ball') cached.ball(task.ctx, task.p0, task.p1, slot);
-  else if (task.phase === 'knnCount') cached.knnCount(task.ctx, task.p0, task.p1, slot);
-  else cached.count(task.ctx, task.p0, task.p1, slot);
+  cached[task.phase](task.ctx, task.p0, task.p1, slot);
   return task.p1 - task.p0;
 }
