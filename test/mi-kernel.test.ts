@@ -104,7 +104,7 @@ describe('WASM kernel', () => {
     });
   }
 
-  // one pass keeps each block's marginal candidates in a list of 1,024 per query; where the counts are larger (here
+  // one pass keeps each block's marginal candidates in a list (256 per query at N = 3,000, up to 1,024); where the counts are larger (here
   // 1-D x and y on a coarse grid: a point has thousands of neighbours within eps in each), the list overflows and
   // count.ts counts the words it did not reach, so some blocks are counted in two parts
   it('in one pass equals the reference where the candidates overflow their list', () => {
