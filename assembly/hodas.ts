@@ -16,87 +16,32 @@ export { matMul, gradBias } from './dvcnn';
 // output block passes over them
 const CHUNK: i32 = 64;
 
-/**
- * sums[i] = sum_r x[r, i] and, with y != 0, prods[i] = sum_r x[r, i] y[r, i] (r ascending), i < m: 16 columns
- * per pass over the rows (a cache line of each row), 4 for the rest.
- */
-@inline function columnSums(x: usize, y: usize, n: i32, m: i32, s: i32, sums: usize, prods: usize): void {
+// The column sums run row by row, their m accumulators in memory (they stay in L1): passes of a few columns
+// down all n rows read one cache line per row at the row stride, which the hardware prefetchers serve poorly
+// (bench/README.md, "The step on 2026-12-02, evening").
+
+/** sums[i] = sum_r x[r, i] (r ascending), i < m. */
+function columnSums(x: usize, n: i32, m: i32, s: i32, sums: usize): void {
   const sB = <usize>s << 2;
-  let i = 0;
-  for (; i + 16 <= m; i += 16) {
-    const off = <usize>i << 2;
-    let a0 = f32x4.splat(0), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
-    for (let r = 0; r < n; r++) {
-      const px = x + <usize>r * sB + off;
-      const x0 = v128.load(px, 0), x1 = v128.load(px, 16), x2 = v128.load(px, 32), x3 = v128.load(px, 48);
-      a0 = f32x4.add(a0, x0);
-      a1 = f32x4.add(a1, x1);
-      a2 = f32x4.add(a2, x2);
-      a3 = f32x4.add(a3, x3);
-      if (y) {
-        const py = y + <usize>r * sB + off;
-        b0 = f32x4.add(b0, f32x4.mul(x0, v128.load(py, 0)));
-        b1 = f32x4.add(b1, f32x4.mul(x1, v128.load(py, 16)));
-        b2 = f32x4.add(b2, f32x4.mul(x2, v128.load(py, 32)));
-        b3 = f32x4.add(b3, f32x4.mul(x3, v128.load(py, 48)));
-      }
-    }
-    v128.store(sums + off, a0, 0);
-    v128.store(sums + off, a1, 16);
-    v128.store(sums + off, a2, 32);
-    v128.store(sums + off, a3, 48);
-    if (y) {
-      v128.store(prods + off, b0, 0);
-      v128.store(prods + off, b1, 16);
-      v128.store(prods + off, b2, 32);
-      v128.store(prods + off, b3, 48);
-    }
-  }
-  for (; i < m; i += 4) {
-    const off = <usize>i << 2;
-    let a = f32x4.splat(0);
-    let b = a;
-    for (let r = 0; r < n; r++) {
-      const xv = v128.load(x + <usize>r * sB + off);
-      a = f32x4.add(a, xv);
-      if (y) b = f32x4.add(b, f32x4.mul(xv, v128.load(y + <usize>r * sB + off)));
-    }
-    v128.store(sums + off, a);
-    if (y) v128.store(prods + off, b);
+  const mB = <usize>m << 2;
+  memory.fill(sums, 0, mB);
+  for (let r = 0; r < n; r++) {
+    const px = x + <usize>r * sB;
+    for (let off: usize = 0; off < mB; off += 16) v128.store(sums + off, f32x4.add(v128.load(sums + off), v128.load(px + off)));
   }
 }
 
-/** out[i] = sum_r (z[r, i] - mean[i])^2 (r ascending), i < m: 16 columns per pass over the rows, 4 for the rest. */
+/** out[i] = sum_r (z[r, i] - mean[i])^2 (r ascending), i < m. */
 function centredSquareSums(z: usize, mean: usize, n: i32, m: i32, s: i32, out: usize): void {
   const sB = <usize>s << 2;
-  let i = 0;
-  for (; i + 16 <= m; i += 16) {
-    const off = <usize>i << 2;
-    const m0 = v128.load(mean + off, 0), m1 = v128.load(mean + off, 16), m2 = v128.load(mean + off, 32), m3 = v128.load(mean + off, 48);
-    let a0 = f32x4.splat(0), a1 = a0, a2 = a0, a3 = a0;
-    for (let r = 0; r < n; r++) {
-      const p = z + <usize>r * sB + off;
-      const c0 = f32x4.sub(v128.load(p, 0), m0), c1 = f32x4.sub(v128.load(p, 16), m1);
-      const c2 = f32x4.sub(v128.load(p, 32), m2), c3 = f32x4.sub(v128.load(p, 48), m3);
-      a0 = f32x4.add(a0, f32x4.mul(c0, c0));
-      a1 = f32x4.add(a1, f32x4.mul(c1, c1));
-      a2 = f32x4.add(a2, f32x4.mul(c2, c2));
-      a3 = f32x4.add(a3, f32x4.mul(c3, c3));
+  const mB = <usize>m << 2;
+  memory.fill(out, 0, mB);
+  for (let r = 0; r < n; r++) {
+    const pz = z + <usize>r * sB;
+    for (let off: usize = 0; off < mB; off += 16) {
+      const c = f32x4.sub(v128.load(pz + off), v128.load(mean + off));
+      v128.store(out + off, f32x4.add(v128.load(out + off), f32x4.mul(c, c)));
     }
-    v128.store(out + off, a0, 0);
-    v128.store(out + off, a1, 16);
-    v128.store(out + off, a2, 32);
-    v128.store(out + off, a3, 48);
-  }
-  for (; i < m; i += 4) {
-    const off = <usize>i << 2;
-    const mu = v128.load(mean + off);
-    let a = f32x4.splat(0);
-    for (let r = 0; r < n; r++) {
-      const c = f32x4.sub(v128.load(z + <usize>r * sB + off), mu);
-      a = f32x4.add(a, f32x4.mul(c, c));
-    }
-    v128.store(out + off, a);
   }
 }
 
@@ -170,7 +115,7 @@ export function weightGrad(x: usize, xs: i32, dz: usize, n: i32, k: i32, m: i32,
 export function bnTanh(z: usize, a: usize, n: i32, m: i32, s: i32, gamma: usize, beta: usize, eps: f32, mean: usize, variance: usize, rstd: usize): void {
   const sB = <usize>s << 2;
   const invN = f32x4.splat(<f32>1 / <f32>n);
-  columnSums(z, 0, n, m, s, mean, 0);
+  columnSums(z, n, m, s, mean);
   for (let i = 0; i < m; i += 4) v128.store(mean + (<usize>i << 2), f32x4.mul(v128.load(mean + (<usize>i << 2)), invN));
   centredSquareSums(z, mean, n, m, s, variance);
   for (let i = 0; i < m; i += 4) {
@@ -192,34 +137,54 @@ export function bnTanh(z: usize, a: usize, n: i32, m: i32, s: i32, gamma: usize,
 }
 
 /**
- * The backward pass of bnTanh, in place on g (dL/da on entry, dL/dz on exit; n x m, stride s):
- *   dy = g (1 - a^2),  dbeta = sum(dy),  dgamma = sum(dy zhat),
- *   dz = gamma rstd (dy - dbeta / n - zhat dgamma / n)   (Ioffe & Szegedy 2015, in closed form).
+ * g = g (1 - a^2) in place, with dbeta[i] = sum_r g[r, i] and dgamma[i] = sum_r g[r, i] zhat[r, i] of the new g
+ * (r ascending), in one pass over the rows.
  */
-export function bnTanhBack(g: usize, a: usize, zhat: usize, n: i32, m: i32, s: i32, gamma: usize, rstd: usize, dgamma: usize, dbeta: usize): void {
+function tanhBackSums(g: usize, a: usize, zhat: usize, n: i32, m: i32, s: i32, dbeta: usize, dgamma: usize): void {
   const sB = <usize>s << 2;
+  const mB = <usize>m << 2;
   const one = f32x4.splat(1);
+  memory.fill(dbeta, 0, mB);
+  memory.fill(dgamma, 0, mB);
   for (let r = 0; r < n; r++) {
     const pg = g + <usize>r * sB;
     const pa = a + <usize>r * sB;
-    for (let i = 0; i < m; i += 4) {
-      const off = <usize>i << 2;
+    const pz = zhat + <usize>r * sB;
+    for (let off: usize = 0; off < mB; off += 16) {
       const av = v128.load(pa + off);
-      v128.store(pg + off, f32x4.mul(v128.load(pg + off), f32x4.sub(one, f32x4.mul(av, av))));
+      const d = f32x4.mul(v128.load(pg + off), f32x4.sub(one, f32x4.mul(av, av)));
+      v128.store(pg + off, d);
+      v128.store(dbeta + off, f32x4.add(v128.load(dbeta + off), d));
+      v128.store(dgamma + off, f32x4.add(v128.load(dgamma + off), f32x4.mul(d, v128.load(pz + off))));
     }
   }
-  columnSums(g, zhat, n, m, s, dbeta, dgamma);
+}
+
+/**
+ * The backward pass of bnTanh, in place on g (dL/da on entry, dL/dz on exit; n x m, stride s):
+ *   dy = g (1 - a^2),  dbeta = sum(dy),  dgamma = sum(dy zhat),
+ *   dz = gamma rstd (dy - dbeta / n - zhat dgamma / n)   (Ioffe & Szegedy 2015, in closed form).
+ * consts: room for 3 m floats (gamma rstd, dbeta / n and dgamma / n, computed once instead of once per row).
+ */
+export function bnTanhBack(g: usize, a: usize, zhat: usize, n: i32, m: i32, s: i32, gamma: usize, rstd: usize, dgamma: usize, dbeta: usize, consts: usize): void {
+  const sB = <usize>s << 2;
+  tanhBackSums(g, a, zhat, n, m, s, dbeta, dgamma);
   const invN = f32x4.splat(<f32>1 / <f32>n);
+  const mB = <usize>m << 2;
+  const k1s = consts, mdys = consts + mB, mdyzs = consts + 2 * mB;
+  for (let i = 0; i < m; i += 4) {
+    const off = <usize>i << 2;
+    v128.store(k1s + off, f32x4.mul(v128.load(gamma + off), v128.load(rstd + off)));
+    v128.store(mdys + off, f32x4.mul(v128.load(dbeta + off), invN));
+    v128.store(mdyzs + off, f32x4.mul(v128.load(dgamma + off), invN));
+  }
   for (let r = 0; r < n; r++) {
     const pg = g + <usize>r * sB;
     const pz = zhat + <usize>r * sB;
     for (let i = 0; i < m; i += 4) {
       const off = <usize>i << 2;
-      const k1 = f32x4.mul(v128.load(gamma + off), v128.load(rstd + off));
-      const mdy = f32x4.mul(v128.load(dbeta + off), invN);
-      const mdyz = f32x4.mul(v128.load(dgamma + off), invN);
-      const t = f32x4.sub(f32x4.sub(v128.load(pg + off), mdy), f32x4.mul(v128.load(pz + off), mdyz));
-      v128.store(pg + off, f32x4.mul(k1, t));
+      const t = f32x4.sub(f32x4.sub(v128.load(pg + off), v128.load(mdys + off)), f32x4.mul(v128.load(pz + off), v128.load(mdyzs + off)));
+      v128.store(pg + off, f32x4.mul(v128.load(k1s + off), t));
     }
   }
 }

@@ -34,7 +34,7 @@ interface HodasExports {
   weightGrad(x: number, xs: number, dz: number, n: number, k: number, m: number, out: number): void;
   gradBias(dz: number, dzs: number, n: number, m: number, b: number, rate: number, out: number): void;
   bnTanh(z: number, a: number, n: number, m: number, s: number, gamma: number, beta: number, eps: number, mean: number, variance: number, rstd: number): void;
-  bnTanhBack(g: number, a: number, zhat: number, n: number, m: number, s: number, gamma: number, rstd: number, dgamma: number, dbeta: number): void;
+  bnTanhBack(g: number, a: number, zhat: number, n: number, m: number, s: number, gamma: number, rstd: number, dgamma: number, dbeta: number, consts: number): void;
   addInto(x: number, y: number, out: number, n: number, m: number, s: number): void;
   softmaxXent(logits: number, cs: number, n: number, c: number, labels: number, dlogits: number, stats: number): void;
   rmsprop(p: number, g: number, acc: number, len: number, lr: number, rho: number, eps: number): void;
@@ -183,6 +183,8 @@ export class HodasKernel {
     const logits = lay.take(n * cp);
     const dlogits = lay.take(n * cp);
     const stats = lay.take(4);
+    // bnTanhBack's per-column factors
+    const bnConsts = lay.take(3 * Math.max(...wp));
     // the chunked products' packed block: CHUNK_ROWS rows of 32 floats
     const pack = lay.take(this.chunkRows * 32);
     const buf = this.reserve(lay.end);
@@ -242,7 +244,7 @@ export class HodasKernel {
         else new Uint8Array(buf, ds[src], n * w * 4).set(new Uint8Array(buf, ds[i], n * w * 4));
         set[src] = true;
       }
-      k.bnTanhBack(ds[i], act[i], zhat[i], n, w, w, gamma[i].at, rstd[i], gamma[i].grad, beta[i].grad);
+      k.bnTanhBack(ds[i], act[i], zhat[i], n, w, w, gamma[i].at, rstd[i], gamma[i].grad, beta[i].grad, bnConsts);
       if (i === 0) {
         if (rows) k.spmmT(this.rowPtr, this.col, this.val, rowsAt, n, ds[0], w, d, W[0].grad);
         else k.spmmTChunks(ch.segFirst, ch.segCol, ch.segPtr, ch.rowIn, ch.val, n, ds[0], w, d, W[0].grad, pack);
