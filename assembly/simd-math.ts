@@ -5,7 +5,10 @@
 // so e^x neither overflows nor goes subnormal; sigmoid needs nothing outside that range.
 @inline export function exp4(x: v128): v128 {
   x = f32x4.pmin(f32x4.pmax(x, f32x4.splat(-87.33654)), f32x4.splat(88.72283));
-  const n = f32x4.nearest(f32x4.mul(x, f32x4.splat(1.44269504088896341)));
+  // n = round-half-even(x log2 e) by adding 1.5 * 2^23 (whose ulp is 1): the same n as f32x4.nearest, and the
+  // sum's low bits are n as an integer, which saves trunc_sat's saturation fix-ups below
+  const shifted = f32x4.add(f32x4.mul(x, f32x4.splat(1.44269504088896341)), f32x4.splat(12582912));
+  const n = f32x4.sub(shifted, f32x4.splat(12582912));
   let r = f32x4.sub(x, f32x4.mul(n, f32x4.splat(0.693359375)));
   r = f32x4.sub(r, f32x4.mul(n, f32x4.splat(-2.12194440e-4)));
   let p = f32x4.splat(1.9875691500e-4);
@@ -15,7 +18,8 @@
   p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.6666665459e-1));
   p = f32x4.add(f32x4.mul(p, r), f32x4.splat(5.0000001201e-1));
   p = f32x4.add(f32x4.add(f32x4.mul(p, f32x4.mul(r, r)), r), f32x4.splat(1));
-  const scale = i32x4.shl(i32x4.add(i32x4.trunc_sat_f32x4_s(n), i32x4.splat(127)), 23);
+  // shifted's bits are 0x4b400000 + n; shifting left by 23 drops the 0x4b4 and leaves 2^n's exponent field
+  const scale = i32x4.shl(i32x4.add(shifted, i32x4.splat(127)), 23);
   return f32x4.mul(p, scale);
 }
 
