@@ -58,53 +58,65 @@ export function weightGrad(x: usize, xs: i32, dz: usize, n: i32, k: i32, m: i32,
     const r1 = min(n, r0 + CHUNK);
     for (let j = 0; j < k; j += 4) {
       const o = out + <usize>j * msB;
-      for (let c = 0; c < m; c += 8) {
-        const wide = c + 8 <= m;
-        const oc = o + (<usize>c << 2);
-        let a00 = v128.load(oc), a10 = v128.load(oc + msB), a20 = v128.load(oc + 2 * msB), a30 = v128.load(oc + 3 * msB);
-        let a01 = f32x4.splat(0), a11 = a01, a21 = a01, a31 = a01;
-        if (wide) {
-          a01 = v128.load(oc, 16);
-          a11 = v128.load(oc + msB, 16);
-          a21 = v128.load(oc + 2 * msB, 16);
-          a31 = v128.load(oc + 3 * msB, 16);
-        }
-        let px = x + <usize>r0 * xsB + (<usize>j << 2);
-        let pz = dz + <usize>r0 * msB + (<usize>c << 2);
-        for (let r = r0; r < r1; r++) {
-          // splat loads: shuffles would take the vector ports the multiply-adds need
-          const s0 = v128.load32_splat(px);
-          const s1 = v128.load32_splat(px, 4);
-          const s2 = v128.load32_splat(px, 8);
-          const s3 = v128.load32_splat(px, 12);
-          const z0 = v128.load(pz);
-          a00 = f32x4.add(a00, f32x4.mul(s0, z0));
-          a10 = f32x4.add(a10, f32x4.mul(s1, z0));
-          a20 = f32x4.add(a20, f32x4.mul(s2, z0));
-          a30 = f32x4.add(a30, f32x4.mul(s3, z0));
-          if (wide) {
-            const z1 = v128.load(pz, 16);
-            a01 = f32x4.add(a01, f32x4.mul(s0, z1));
-            a11 = f32x4.add(a11, f32x4.mul(s1, z1));
-            a21 = f32x4.add(a21, f32x4.mul(s2, z1));
-            a31 = f32x4.add(a31, f32x4.mul(s3, z1));
-          }
-          px += xsB;
-          pz += msB;
-        }
-        v128.store(oc, a00);
-        v128.store(oc + msB, a10);
-        v128.store(oc + 2 * msB, a20);
-        v128.store(oc + 3 * msB, a30);
-        if (wide) {
-          v128.store(oc, a01, 16);
-          v128.store(oc + msB, a11, 16);
-          v128.store(oc + 2 * msB, a21, 16);
-          v128.store(oc + 3 * msB, a31, 16);
-        }
-      }
+      const px = x + <usize>r0 * xsB + (<usize>j << 2);
+      let c = 0;
+      for (; c + 8 <= m; c += 8) gradBlock8(px, xsB, dz + <usize>r0 * msB + (<usize>c << 2), msB, r1 - r0, o + (<usize>c << 2));
+      if (c < m) gradBlock4(px, xsB, dz + <usize>r0 * msB + (<usize>c << 2), msB, r1 - r0, o + (<usize>c << 2));
     }
   }
+}
+
+// weightGrad's register blocks, one loop each (a width test inside the row loop cost a compare and branch per row)
+// splat loads: shuffles would take the vector ports the multiply-adds need
+
+/** out[0..4, 0..8] (row stride osB) += x[r, 0..4]^T dz[r, 0..8] over `rows` rows from px and pz. */
+@inline function gradBlock8(px: usize, xsB: usize, pz: usize, osB: usize, rows: i32, oc: usize): void {
+  let a00 = v128.load(oc), a10 = v128.load(oc + osB), a20 = v128.load(oc + 2 * osB), a30 = v128.load(oc + 3 * osB);
+  let a01 = v128.load(oc, 16), a11 = v128.load(oc + osB, 16), a21 = v128.load(oc + 2 * osB, 16), a31 = v128.load(oc + 3 * osB, 16);
+  for (let r = 0; r < rows; r++) {
+    const s0 = v128.load32_splat(px);
+    const s1 = v128.load32_splat(px, 4);
+    const s2 = v128.load32_splat(px, 8);
+    const s3 = v128.load32_splat(px, 12);
+    const z0 = v128.load(pz);
+    const z1 = v128.load(pz, 16);
+    a00 = f32x4.add(a00, f32x4.mul(s0, z0));
+    a10 = f32x4.add(a10, f32x4.mul(s1, z0));
+    a20 = f32x4.add(a20, f32x4.mul(s2, z0));
+    a30 = f32x4.add(a30, f32x4.mul(s3, z0));
+    a01 = f32x4.add(a01, f32x4.mul(s0, z1));
+    a11 = f32x4.add(a11, f32x4.mul(s1, z1));
+    a21 = f32x4.add(a21, f32x4.mul(s2, z1));
+    a31 = f32x4.add(a31, f32x4.mul(s3, z1));
+    px += xsB;
+    pz += osB;
+  }
+  v128.store(oc, a00);
+  v128.store(oc + osB, a10);
+  v128.store(oc + 2 * osB, a20);
+  v128.store(oc + 3 * osB, a30);
+  v128.store(oc, a01, 16);
+  v128.store(oc + osB, a11, 16);
+  v128.store(oc + 2 * osB, a21, 16);
+  v128.store(oc + 3 * osB, a31, 16);
+}
+
+/** gradBlock8 for the last 4 columns. */
+@inline function gradBlock4(px: usize, xsB: usize, pz: usize, osB: usize, rows: i32, oc: usize): void {
+  let a00 = v128.load(oc), a10 = v128.load(oc + osB), a20 = v128.load(oc + 2 * osB), a30 = v128.load(oc + 3 * osB);
+  for (let r = 0; r < rows; r++) {
+    const z0 = v128.load(pz);
+    a00 = f32x4.add(a00, f32x4.mul(v128.load32_splat(px), z0));
+    a10 = f32x4.add(a10, f32x4.mul(v128.load32_splat(px, 4), z0));
+    a20 = f32x4.add(a20, f32x4.mul(v128.load32_splat(px, 8), z0));
+    a30 = f32x4.add(a30, f32x4.mul(v128.load32_splat(px, 12), z0));
+    px += xsB;
+    pz += osB;
+  }
+  v128.store(oc, a00);
+  v128.store(oc + osB, a10);
+  v128.store(oc + 2 * osB, a20);
+  v128.store(oc + 3 * osB, a30);
 }
 
 /**
