@@ -66,10 +66,10 @@ export function weightGrad(x: usize, xs: i32, dz: usize, n: i32, k: i32, m: i32,
   }
 }
 
-// weightGrad's register blocks, one loop each (a width test inside the row loop cost a compare and branch per row)
-// splat loads: shuffles would take the vector ports the multiply-adds need
+// weightGrad's register blocks, one loop each (a width test inside the row loop cost a compare and branch per
+// row); splat loads, as shuffles would take the vector ports the multiply-adds need
 
-/** out[0..4, 0..8] (row stride osB) += x[r, 0..4]^T dz[r, 0..8] over `rows` rows from px and pz. */
+/** out[0..4, 0..8] += x[r, 0..4]^T dz[r, 0..8] over `rows` rows from px and pz; dz and out share the row stride osB. */
 @inline function gradBlock8(px: usize, xsB: usize, pz: usize, osB: usize, rows: i32, oc: usize): void {
   let a00 = v128.load(oc), a10 = v128.load(oc + osB), a20 = v128.load(oc + 2 * osB), a30 = v128.load(oc + 3 * osB);
   let a01 = v128.load(oc, 16), a11 = v128.load(oc + osB, 16), a21 = v128.load(oc + 2 * osB, 16), a31 = v128.load(oc + 3 * osB, 16);
