@@ -10,7 +10,7 @@
  */
 import { countBlock } from './count';
 import { belowUntil, hmax8, maxNormBounded, notBelowFrom, rowMax8, threshold } from './filter';
-import { knnBits, startSearch } from './knn';
+import { knnWord, startSearch } from './knn';
 import {
   Block, blockEnd, Header, REC_COUNT, REC_COUNTY, REC_KTH, REC_MN, REC_ND, REC_NDY, REC_T8, WORD,
   record, row8Bytes, sliceBytes, slotBlock, visitSpan,
@@ -96,7 +96,6 @@ function knnCountBlock(h: Header, b: Block, p0: i32, p1: i32): void {
   const rb = row8Bytes(dz);
   const rbx = row8Bytes(dxp);
   const rby = row8Bytes(<i32>h.dyp);
-  const zRow = <usize>dz << 3;
   const step = h.qStep;
   const k = b.k;
   const size = p1 - p0;
@@ -146,18 +145,12 @@ function knnCountBlock(h: Header, b: Block, p0: i32, p1: i32): void {
       const p = p0 + i;
       const joint = v128.and(ax, ay);
       if (v128.any_true(joint)) {
-        let kth = load<f64>(rec + REC_KTH);
-        const row = h.Z + <usize>p * zRow;
-        const row8 = h.zRow8 + <usize>p * rb;
-        const best = rec + b.bestAt;
-        const was = kth;
-        kth = knnBits(h, <u64>i64x2.extract_lane(joint, 0), w0, row, row8, best, k, kth);
-        kth = knnBits(h, <u64>i64x2.extract_lane(joint, 1), w0 + 64, row, row8, best, k, kth);
-        if (kth < was) {
+        const kth = knnWord(h, b, rec, p, joint, w0);
+        if (kth < load<f64>(rec + REC_KTH)) {
           store<f64>(rec + REC_KTH, kth);
           store<i32>(rec + REC_MN, notBelowFrom(step, kth));
           const t8 = threshold(kth, step);
-          if (t8 < load<i32>(rec + REC_T8)) narrowRows(h, b, rec, row8, t8);
+          if (t8 < load<i32>(rec + REC_T8)) narrowRows(h, b, rec, h.zRow8 + <usize>p * rb, t8);
         }
       }
       if (spillAt < span) continue;

@@ -80,6 +80,20 @@ export function startSearch(h: Header, b: Block, rec: usize, p: i32, rb: usize):
   return kth;
 }
 
+/**
+ * A word's candidates (`bits`, positions w0 + lane bit) against query p of record rec, through knnBits; returns the
+ * new bound, which the caller stores.
+ */
+@inline export function knnWord(h: Header, b: Block, rec: usize, p: i32, bits: v128, w0: i32): f64 {
+  const dz = <i32>(h.dxp + h.dyp);
+  const row = h.Z + <usize>p * (<usize>dz << 3);
+  const row8 = h.zRow8 + <usize>p * row8Bytes(dz);
+  const best = rec + b.bestAt;
+  let kth = load<f64>(rec + REC_KTH);
+  kth = knnBits(h, <u64>i64x2.extract_lane(bits, 0), w0, row, row8, best, b.k, kth);
+  return knnBits(h, <u64>i64x2.extract_lane(bits, 1), w0 + 64, row, row8, best, b.k, kth);
+}
+
 /** The k-NN of the block's positions [p0, p1): each record's k best, ascending (the words visited in the order of p0's). */
 function knnBlock(h: Header, b: Block, p0: i32, p1: i32): void {
   const dx = <i32>h.dx;
@@ -87,9 +101,7 @@ function knnBlock(h: Header, b: Block, p0: i32, p1: i32): void {
   const dy = <i32>h.dy;
   const dz = dxp + <i32>h.dyp;
   const rb = row8Bytes(dz);
-  const zRow = <usize>dz << 3;
   const step = h.qStep;
-  const k = b.k;
   const size = p1 - p0;
   for (let i = 0; i < size; i++) {
     const rec = record(b, i);
@@ -123,14 +135,7 @@ function knnBlock(h: Header, b: Block, p0: i32, p1: i32): void {
         const alive = v128.load(pair + (<usize>e << 4));
         if (!v128.any_true(alive)) continue;
         const rec = e == 0 ? recA : recB;
-        const p = p0 + i + e;
-        const row = h.Z + <usize>p * zRow;
-        const row8 = h.zRow8 + <usize>p * rb;
-        const best = rec + b.bestAt;
-        let kth = load<f64>(rec + REC_KTH);
-        kth = knnBits(h, <u64>i64x2.extract_lane(alive, 0), w0, row, row8, best, k, kth);
-        kth = knnBits(h, <u64>i64x2.extract_lane(alive, 1), w0 + 64, row, row8, best, k, kth);
-        store<f64>(rec + REC_KTH, kth);
+        store<f64>(rec + REC_KTH, knnWord(h, b, rec, p0 + i + e, alive, w0));
       }
     }
   }
